@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# rcu_lab: user entry point.
+#
+#   make              build rcu_lab.ko against KDIR (default: the cached test
+#                     kernel for PREEMPT_MODEL, built first if missing)
+#   make run          main job: install, build, boot, load, show results
+#   make check        test command: host tests, VM kselftests, splat gate,
+#                     negative tests; ends with "N passed, N failed"
+#   make vm CMD='…'   run a command in the test VM (see scripts/vm-run -h)
+#   make deps | kernel | fmt | fmt-check | clean
+#
+# Variables: KDIR (another kernel build tree), PREEMPT_MODEL (preempt,
+# preempt-none, preempt-rt), RCU_LAB_CACHE (cache directory, default
+# ~/.cache/rcu_lab), SMP, MEM (VM size).
+
+PREEMPT_MODEL ?= preempt
+KRUSTC ?= /usr/bin/rustc
+RCU_LAB_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rcu_lab
+BINDGEN ?= $(RCU_LAB_CACHE)/tools/bin/bindgen
+RUSTFMT ?= rustfmt
+export PREEMPT_MODEL RCU_LAB_CACHE KRUSTC BINDGEN
+
+# The kernel build directory: KDIR if given, else the cached test kernel.
+kdir = $(if $(KDIR),$(KDIR),$$(scripts/build-kernel.sh $(PREEMPT_MODEL)))
+kbuild = LLVM=1 RUSTC=$(KRUSTC) BINDGEN=$(BINDGEN)
+
+.PHONY: all modules deps kernel run check vm fmt fmt-check clean
+
+all: modules
+
+deps:
+	@scripts/deps.sh
+
+kernel: deps
+	@scripts/build-kernel.sh $(PREEMPT_MODEL) >/dev/null
+
+modules:
+	@kdir=$(kdir) && \
+	$(MAKE) -C "$$kdir" M=$(CURDIR) $(kbuild) modules
+
+run:
+	@scripts/run.sh
+
+check:
+	@scripts/check.sh
+
+vm:
+	@test -n "$(CMD)" || { echo "usage: make vm CMD='command to run in the guest'" >&2; exit 2; }
+	@scripts/vm-run $(if $(SMP),--smp $(SMP)) $(if $(MEM),--mem $(MEM)) -- sh -c '$(CMD)'
+
+fmt:
+	$(RUSTFMT) --edition 2021 rust/*.rs
+
+fmt-check:
+	$(RUSTFMT) --edition 2021 --check rust/*.rs
+
+clean:
+	@kdir=$(if $(KDIR),$(KDIR),$$(ls -d $(RCU_LAB_CACHE)/kernel/$(PREEMPT_MODEL)-*/ 2>/dev/null | head -1)); \
+	if [ -n "$$kdir" ]; then $(MAKE) -C "$$kdir" M=$(CURDIR) $(kbuild) clean; fi
+	rm -f rust/helpers_generated.rs

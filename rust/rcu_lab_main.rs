@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rcu_lab: the kernel's locking and deferred-reclamation machinery as safe
+//! Rust types, and experiments that use them.
+//!
+//! This is the crate root of `rcu_lab.ko`. Safe wrapper types live in their
+//! own files ([`debugfs`], [`rcu`], [`system`]); the C shim they call is
+//! `rust/helpers.c`. Results are read under `/sys/kernel/debug/rcu_lab/`.
+
+use kernel::{c_str, prelude::*, sync::Arc};
+
+mod debugfs;
+mod helpers;
+mod info;
+mod rcu;
+mod system;
+
+module! {
+    type: RcuLab,
+    name: "rcu_lab",
+    author: "rcu_lab developers",
+    description: "Safe Rust types for kernel locks and RCU, and experiments on them",
+    license: "GPL",
+}
+
+struct RcuLab {
+    /// `/sys/kernel/debug/rcu_lab/`; `None` only during `drop`.
+    debugfs: Option<debugfs::Dir>,
+}
+
+impl kernel::Module for RcuLab {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let mut dir = debugfs::Dir::new(c_str!("rcu_lab"))?;
+        dir.add_file(c_str!("info"), Arc::new(info::Info, GFP_KERNEL)?)?;
+        pr_info!(
+            "rcu_lab {} loaded on {} ({} CPUs, preempt {}, lockdep {})\n",
+            system::module_version(),
+            system::kernel_release(),
+            system::online_cpus(),
+            system::preempt_model(),
+            system::Lockdep::current().as_str()
+        );
+        Ok(RcuLab {
+            debugfs: Some(dir),
+        })
+    }
+}
+
+impl Drop for RcuLab {
+    fn drop(&mut self) {
+        // No new work can start once the files are gone ...
+        drop(self.debugfs.take());
+        // ... and no callback of ours may run after the text is freed.
+        rcu::barrier();
+        pr_info!("rcu_lab unloaded\n");
+    }
+}

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Facts about the running kernel: release, preemption model, lockdep, CPUs.
+
+use crate::helpers;
+use kernel::str::CStr;
+
+/// Converts a pointer to a static C string returned by the shim.
+///
+/// # Safety
+///
+/// `ptr` must point to a NUL-terminated string that lives as long as the
+/// kernel (or this module's text) and is never written.
+unsafe fn static_cstr(ptr: *const kernel::ffi::c_char) -> &'static CStr {
+    // SAFETY: The caller guarantees that `ptr` is a NUL-terminated string
+    // valid and immutable for `'static`.
+    unsafe { CStr::from_char_ptr(ptr) }
+}
+
+/// Version of this module, as in `/sys/module/rcu_lab/version`.
+pub(crate) fn module_version() -> &'static CStr {
+    // SAFETY: `rcu_lab_module_version()` returns a string literal in the
+    // module's read-only data, which outlives every caller in the module.
+    unsafe { static_cstr(helpers::rcu_lab_module_version()) }
+}
+
+/// Release of the running kernel, as `uname -r` prints it.
+pub(crate) fn kernel_release() -> &'static CStr {
+    // SAFETY: `rcu_lab_kernel_release()` returns `init_utsname()->release`,
+    // a NUL-terminated array in the initial UTS namespace, which is static.
+    // Only `sethostname`-style calls write UTS fields, and never `release`.
+    unsafe { static_cstr(helpers::rcu_lab_kernel_release()) }
+}
+
+/// Preemption model in force: `none`, `voluntary`, `full` or `rt`.
+pub(crate) fn preempt_model() -> &'static CStr {
+    // SAFETY: `rcu_lab_preempt_model()` returns one of a few string literals.
+    unsafe { static_cstr(helpers::rcu_lab_preempt_model()) }
+}
+
+/// Whether the preemption model was chosen at boot (`CONFIG_PREEMPT_DYNAMIC`).
+pub(crate) fn preempt_dynamic() -> bool {
+    // SAFETY: The function only tests a Kconfig symbol.
+    unsafe { helpers::rcu_lab_preempt_dynamic() }
+}
+
+/// State of lockdep in the running kernel.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Lockdep {
+    /// Configured and still checking.
+    On,
+    /// Configured, but turned off (by an earlier report, or at boot).
+    Off,
+    /// Not configured in this kernel.
+    Absent,
+}
+
+impl Lockdep {
+    /// Reads the state now (`debug_locks`).
+    pub(crate) fn current() -> Self {
+        // SAFETY: The function reads `debug_locks` with `READ_ONCE()`.
+        match unsafe { helpers::rcu_lab_lockdep_state() } {
+            1 => Lockdep::On,
+            0 => Lockdep::Off,
+            _ => Lockdep::Absent,
+        }
+    }
+
+    /// The name `info` prints.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Lockdep::On => "on",
+            Lockdep::Off => "off",
+            Lockdep::Absent => "absent",
+        }
+    }
+}
+
+/// Number of online CPUs.
+pub(crate) fn online_cpus() -> u32 {
+    // SAFETY: `num_online_cpus()` may be called from any context.
+    unsafe { helpers::rcu_lab_num_online_cpus() }
+}
+
+/// Number of possible CPUs.
+pub(crate) fn possible_cpus() -> u32 {
+    // SAFETY: `num_possible_cpus()` may be called from any context.
+    unsafe { helpers::rcu_lab_num_possible_cpus() }
+}

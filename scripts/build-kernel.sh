@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the rcu_lab test kernel in the cache and print its build directory.
+#
+#   build-kernel.sh [MODEL]        MODEL: preempt (default), preempt-none, preempt-rt
+#
+# The kernel is Debian's linux-source-6.12, configured as tinyconfig plus
+# qemu-config/{base,debug,MODEL}.config.  The build directory is keyed by the
+# source version, the fragments and the toolchain versions; when a build with
+# the same key has completed, nothing is run.  After olddefconfig every option
+# the fragments ask for must be in the final .config, else the build stops and
+# lists what Kconfig dropped.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+. "$here/lib.sh"
+
+model=${1:-preempt}
+frags=("$top/qemu-config/base.config" "$top/qemu-config/debug.config"
+       "$top/qemu-config/$model.config")
+[ -f "${frags[2]}" ] || die "unknown preemption model '$model' (have: $(cd "$top/qemu-config" && ls preempt*.config | sed 's/\.config//' | tr '\n' ' '))"
+
+srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null) ||
+	die "linux-source-6.12 is not installed (run scripts/deps.sh)"
+tarball=/usr/src/linux-source-6.12.tar.xz
+[ -x "$BINDGEN" ] || die "bindgen not found at $BINDGEN (run scripts/deps.sh)"
+
+# Bump when this script changes how the kernel is built.
+recipe=1
+key=$( {
+	echo "recipe $recipe model $model source $srcver"
+	for f in "${frags[@]}"; do echo "== $(basename "$f")"; cat "$f"; done
+	"$KRUSTC" --version --verbose
+	clang --version | head -1
+	ld.lld --version
+	"$BINDGEN" --version
+} | sha256sum | cut -c1-12)
+
+src=$RCU_LAB_CACHE/src/linux-source-$srcver
+build=$RCU_LAB_CACHE/kernel/$model-$key
+kmake=(make -C "$src" O="$build" LLVM=1 RUSTC="$KRUSTC" BINDGEN="$BINDGEN")
+
+if [ -f "$build/.rcu_lab-complete" ]; then
+	info "kernel $model-$key is cached in $build"
+	echo "$build"
+	exit 0
+fi
+
+if [ ! -f "$src/.rcu_lab-unpacked" ]; then
+	step "unpacking $tarball ($srcver)"
+	rm -rf "$src.tmp"
+	mkdir -p "$src.tmp"
+	tar -C "$src.tmp" --strip-components=1 -xJf "$tarball"
+	touch "$src.tmp/.rcu_lab-unpacked"
+	rm -rf "$src"
+	mv "$src.tmp" "$src"
+fi
+
+mkdir -p "$build"
+log=$build/build.log
+: >"$log"
+
+step "configuring kernel $model-$key (tinyconfig + ${frags[*]##*/})"
+"${kmake[@]}" tinyconfig >>"$log" 2>&1 || { tail -30 "$log"; die "tinyconfig failed"; }
+"$src/scripts/kconfig/merge_config.sh" -m -O "$build" "$build/.config" "${frags[@]}" >>"$log" 2>&1 ||
+	{ tail -30 "$log"; die "merging config fragments failed"; }
+"${kmake[@]}" olddefconfig >>"$log" 2>&1 || { tail -30 "$log"; die "olddefconfig failed"; }
+
+# Kconfig silently drops options whose dependencies are unmet.
+dropped=()
+while read -r line; do
+	case "$line" in
+	CONFIG_*=*) want=$line; sym=${line%%=*} ;;
+	"# CONFIG_"*" is not set") sym=${line#\# }; sym=${sym%% *}; want="# $sym is not set" ;;
+	*) continue ;;
+	esac
+	have=$(grep -E "^($sym=|# $sym is not set)" "$build/.config" || true)
+	if [ "$have" != "$want" ]; then
+		# "not set" is also satisfied by the symbol being absent.
+		if [ -z "$have" ] && [ "${want:0:1}" = "#" ]; then continue; fi
+		dropped+=("$want (got: ${have:-absent})")
+	fi
+done < <(cat "${frags[@]}")
+if [ ${#dropped[@]} -gt 0 ]; then
+	printf '    %s\n' "${dropped[@]}" >&2
+	die "Kconfig dropped ${#dropped[@]} option(s) the fragments ask for; see $build/.config"
+fi
+
+jobs=${JOBS:-$(nproc)}
+step "building kernel $model-$key with -j$jobs (log: $log; ~8 min from scratch)"
+start=$SECONDS
+"${kmake[@]}" -j"$jobs" all >>"$log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null' EXIT INT TERM
+while kill -0 $pid 2>/dev/null; do
+	sleep 20
+	n=$(grep -cE '^  (CC|RUSTC|AS|LD)' "$log" || true)
+	last=$(grep -E '^  (CC|RUSTC|AS|LD)' "$log" | tail -1 | awk '{print $NF}')
+	info "[$(( (SECONDS - start) / 60 ))m$(( (SECONDS - start) % 60 ))s] $n objects built, last: ${last:-none}"
+done
+if ! wait $pid; then
+	trap - EXIT INT TERM
+	grep -E 'error|Error' "$log" | head -20 >&2 || true
+	tail -30 "$log" >&2
+	die "kernel build failed (full log: $log)"
+fi
+trap - EXIT INT TERM
+
+step "installing kernel modules into $build/modroot"
+rm -rf "$build/modroot"
+"${kmake[@]}" INSTALL_MOD_PATH="$build/modroot" modules_install >>"$log" 2>&1 ||
+	{ tail -30 "$log"; die "modules_install failed"; }
+
+touch "$build/.rcu_lab-complete"
+info "kernel $model-$key built in $(( (SECONDS - start) / 60 ))m$(( (SECONDS - start) % 60 ))s"
+echo "$build"

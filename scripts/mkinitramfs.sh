@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the guest initramfs for a kernel build directory and print its path.
+#
+#   mkinitramfs.sh KDIR
+#
+# Contents: static busybox, scripts/guest-init as /init, the kernel's own
+# modules (rcuscale, refscale, locktorture, torture) with depmod data when
+# KDIR/modroot exists, and the kernel's kselftest KTAP helpers.  The image is
+# cached next to the kernel, keyed by everything that goes into it.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+kdir=${1:?usage: mkinitramfs.sh KDIR}
+busybox=$(command -v busybox) || die "busybox not found (run scripts/deps.sh)"
+ldd "$busybox" >/dev/null 2>&1 && die "$busybox is dynamically linked; install Debian's busybox-static"
+
+# An O= build directory links its source tree as "source".
+ktap=""
+for d in "$kdir/source" "$kdir"; do
+	if [ -f "$d/tools/testing/selftests/kselftest/ktap_helpers.sh" ]; then
+		ktap=$d/tools/testing/selftests/kselftest/ktap_helpers.sh
+		break
+	fi
+done
+
+key=$( {
+	sha256sum "$busybox" "$here/guest-init"
+	[ -n "$ktap" ] && sha256sum "$ktap"
+	[ -d "$kdir/modroot" ] && find "$kdir/modroot" -type f -printf '%P %s %T@\n' | sort
+	} | sha256sum | cut -c1-12)
+out=$kdir/initramfs-$key.cpio.gz
+if [ -f "$out" ]; then
+	echo "$out"
+	exit 0
+fi
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,mnt/repo,mnt/results,usr/share/kselftest,lib/modules}
+cp "$busybox" "$root/bin/busybox"
+for a in sh mount; do ln -s busybox "$root/bin/$a"; done
+cp "$here/guest-init" "$root/init"
+chmod 755 "$root/init"
+[ -n "$ktap" ] && cp "$ktap" "$root/usr/share/kselftest/ktap_helpers.sh"
+if [ -d "$kdir/modroot/lib/modules" ]; then
+	cp -a "$kdir/modroot/lib/modules/." "$root/lib/modules/"
+	# The source/build links point into the host's cache.
+	find "$root/lib/modules" -maxdepth 2 -type l -delete
+fi
+rm -f "$kdir"/initramfs-*.cpio.gz
+(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet -R 0:0) | gzip -1 >"$out.tmp"
+mv "$out.tmp" "$out"
+echo "$out"

@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Unit tests of scripts/splat_gate.py on report text as 6.12 prints it."""
+
+import os
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import splat_gate  # noqa: E402
+
+# Headers copied from the 6.12 sources that print them.
+HEADERS = {
+    "lockdep-circular": "[   12.1] WARNING: possible circular locking dependency detected",
+    "lockdep-recursive": "[   12.1] WARNING: possible recursive locking detected",
+    "lockdep-inconsistent": "[   12.1] WARNING: inconsistent lock state",
+    "lockdep-irq-order": "[   12.1] WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected",
+    "lockdep-rcu": "[   12.1] WARNING: suspicious RCU usage",
+    "lockdep-invalid-wait-context": "[   12.1] [ BUG: Invalid wait context ]",
+    "sleep-in-atomic": "[   12.1] BUG: sleeping function called from invalid context at kernel/locking/mutex.c:585",
+    "kasan": "[   12.1] BUG: KASAN: slab-use-after-free in rcu_lab_reader+0x4c/0x90 [rcu_lab]",
+    "kmemleak": "[   12.1] kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
+    "odebug": "[   12.1] ODEBUG: activate active (active state 1) object: 000000002c1b6a4e object type: rcu_head hint: 0x0",
+    "rcu-stall": "[   40.2] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
+    "soft-lockup": "[   40.2] watchdog: BUG: soft lockup - CPU#1 stuck for 26s! [insmod:99]",
+    "hung-task": "[  130.0] INFO: task kworker/0:1:12 blocked for more than 120 seconds.",
+    "panic": "[   13.3] Kernel panic - not syncing: Fatal exception",
+    "oops": "[   13.3] Oops: general protection fault, probably for non-canonical address 0xdffffc0000000000: 0000 [#1] PREEMPT SMP KASAN",
+    "warning": "[   12.1] WARNING: CPU: 1 PID: 93 at kernel/rcu/tree.c:3818 kvfree_call_rcu+0x1/0x2",
+    "bug": "[   12.1] BUG: Bad page state in process swapper/0  pfn:0a1b2",
+}
+
+CLEAN = """\
+[    0.000000] Linux version 6.12.117 (root@host) #1 SMP PREEMPT_DYNAMIC
+[    1.234567] rcu_lab 0.1.0 loaded on 6.12.117 (2 CPUs, preempt full, lockdep on)
+[    1.334567] rcu_lab unloaded
+[    2.000000] Freeing unused kernel image (initmem) memory: 2048K
+"""
+
+
+def results_dir(dmesg, kmemleak="", stats=" debug_locks:                             1\n",
+                t0="0", t1="12288"):
+    d = tempfile.mkdtemp()
+    for name, text in (("dmesg.txt", dmesg), ("kmemleak.txt", kmemleak),
+                       ("lockdep_stats.txt", stats), ("taint-start", t0 + "\n"),
+                       ("taint-end", t1 + "\n")):
+        if text is not None:
+            with open(os.path.join(d, name), "w") as f:
+                f.write(text)
+    return d
+
+
+def run_gate(d, expect=None):
+    import io
+    import contextlib
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        ok = splat_gate.gate(d, expect)
+    return ok, out.getvalue()
+
+
+class Classify(unittest.TestCase):
+    def test_every_header_gets_its_own_kind(self):
+        for kind, line in HEADERS.items():
+            with self.subTest(kind=kind):
+                self.assertEqual(splat_gate.classify(line), kind)
+
+    def test_clean_lines_are_not_reports(self):
+        for line in CLEAN.splitlines():
+            self.assertIsNone(splat_gate.classify(line), line)
+
+    def test_each_kind_is_known_to_expect(self):
+        for kind in HEADERS:
+            self.assertIn(kind, splat_gate.KINDS)
+
+
+class Gate(unittest.TestCase):
+    def test_clean_run_passes(self):
+        ok, out = run_gate(results_dir(CLEAN))
+        self.assertTrue(ok, out)
+        self.assertIn("ok 4 splat-gate", out)
+
+    def test_any_report_fails_and_is_printed(self):
+        for kind, line in HEADERS.items():
+            with self.subTest(kind=kind):
+                ok, out = run_gate(results_dir(CLEAN + line + "\nCall Trace:\n"))
+                self.assertFalse(ok)
+                self.assertIn(f"report '{kind}'", out)
+                self.assertIn(line.split("] ", 1)[1], out)
+
+    def test_kmemleak_scan_result_fails(self):
+        leak = "unreferenced object 0xffff888003a1c000 (size 64):\n  comm \"insmod\"\n"
+        ok, out = run_gate(results_dir(CLEAN, kmemleak=leak))
+        self.assertFalse(ok)
+        self.assertIn("not ok 2", out)
+
+    def test_lockdep_turned_off_fails(self):
+        ok, out = run_gate(results_dir(CLEAN, stats=" debug_locks:  0\n"))
+        self.assertFalse(ok)
+        self.assertIn("not ok 3", out)
+
+    def test_warn_taint_fails(self):
+        ok, out = run_gate(results_dir(CLEAN, t1=str((1 << 9) | (1 << 12))))
+        self.assertFalse(ok)
+        self.assertIn("not allowed: 'W'", out)
+
+    def test_missing_dmesg_fails(self):
+        ok, _ = run_gate(results_dir(None))
+        self.assertFalse(ok)
+
+    def test_expected_report_passes_only_alone(self):
+        line = HEADERS["lockdep-invalid-wait-context"]
+        off = " debug_locks:  0\n"
+        ok, out = run_gate(results_dir(CLEAN + line, stats=off), "lockdep-invalid-wait-context")
+        self.assertTrue(ok, out)
+        # missing
+        ok, _ = run_gate(results_dir(CLEAN, stats=off), "lockdep-invalid-wait-context")
+        self.assertFalse(ok)
+        # with another report besides it
+        ok, _ = run_gate(results_dir(CLEAN + line + "\n" + HEADERS["kasan"], stats=off),
+                         "lockdep-invalid-wait-context")
+        self.assertFalse(ok)
+        # a lockdep report must have turned lockdep off
+        ok, _ = run_gate(results_dir(CLEAN + line), "lockdep-invalid-wait-context")
+        self.assertFalse(ok)
+
+    def test_expected_sleep_report_allows_its_warn_taint(self):
+        line = HEADERS["sleep-in-atomic"]
+        ok, out = run_gate(results_dir(CLEAN + line, t1=str((1 << 9) | (1 << 12))),
+                           "sleep-in-atomic")
+        self.assertTrue(ok, out)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,40 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# /sys/kernel/debug/rcu_lab/ appears and disappears with the module; bad
+# writes are refused with an error and a dmesg line; unloading while a file
+# is open is refused until it is closed.
+. "$(dirname "$0")/lib.sh"
+
+ktap_print_header
+rcu_lab_require
+ktap_set_plan 6
+
+rcu_lab_test "no $RCU_LAB_DEBUGFS before insmod" [ ! -e "$RCU_LAB_DEBUGFS" ]
+
+rcu_lab_load
+rcu_lab_test "$RCU_LAB_DEBUGFS/info after insmod" [ -f "$RCU_LAB_DEBUGFS/info" ]
+
+content=$(cat "$RCU_LAB_DEBUGFS/info")
+rcu_lab_test "info is readable and not empty" [ -n "$content" ]
+
+before=$(dmesg | grep -c 'rcu_lab: info is read-only')
+if echo x >"$RCU_LAB_DEBUGFS/info" 2>/dev/null; then
+	ok=false
+else
+	ok=true
+fi
+after=$(dmesg | grep -c 'rcu_lab: info is read-only')
+[ "$after" -gt "$before" ] || ok=false
+rcu_lab_test "write to info refused, with a dmesg line" $ok
+
+# An open file pins the module: rmmod must fail until it is closed.
+exec 3<"$RCU_LAB_DEBUGFS/info"
+if rmmod rcu_lab 2>/dev/null; then busy=false; else busy=true; fi
+exec 3<&-
+rcu_lab_test "rmmod refused while info is open" $busy
+
+rcu_lab_loaded && rcu_lab_unload
+rcu_lab_test "no $RCU_LAB_DEBUGFS after rmmod" [ ! -e "$RCU_LAB_DEBUGFS" ]
+
+ktap_finished

@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared by the rcu_lab selftests (busybox sh compatible); source it.
+
+RCU_LAB_DIR=${RCU_LAB_DIR:-$(cd "$(dirname "$0")" && pwd)}
+# The module: next to the tests when installed, else at the top of the tree.
+if [ -z "$RCU_LAB_KO" ]; then
+	for ko in "$RCU_LAB_DIR/rcu_lab.ko" "$RCU_LAB_DIR/../../rcu_lab.ko"; do
+		[ -f "$ko" ] && RCU_LAB_KO=$ko && break
+	done
+fi
+RCU_LAB_DEBUGFS=/sys/kernel/debug/rcu_lab
+
+# The kernel's own KTAP helpers: from the guest image, or from the kernel tree
+# when these tests sit in tools/testing/selftests/rcu_lab.
+for h in "$KTAP_HELPERS" "$RCU_LAB_DIR/../kselftest/ktap_helpers.sh"; do
+	if [ -n "$h" ] && [ -f "$h" ]; then
+		. "$h"
+		break
+	fi
+done
+command -v ktap_print_header >/dev/null || {
+	echo "1..0 # SKIP ktap_helpers.sh not found (set KTAP_HELPERS)"
+	exit 4
+}
+
+# Skip the whole test (KTAP plan 1..0) unless we can run it.
+rcu_lab_require() {
+	[ "$(id -u)" = 0 ] || { ktap_skip_all "must run as root"; exit "$KSFT_SKIP"; }
+	[ -n "$RCU_LAB_KO" ] || { ktap_skip_all "rcu_lab.ko not found (set RCU_LAB_KO)"; exit "$KSFT_SKIP"; }
+	[ -d /sys/kernel/debug/ ] && [ -n "$(ls /sys/kernel/debug 2>/dev/null)" ] ||
+		mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+	if [ -d /sys/module/rcu_lab ]; then
+		rmmod rcu_lab || { ktap_skip_all "rcu_lab is loaded and cannot be unloaded"; exit "$KSFT_SKIP"; }
+	fi
+}
+
+rcu_lab_load() { insmod "$RCU_LAB_KO" "$@"; }
+rcu_lab_unload() { rmmod rcu_lab; }
+rcu_lab_loaded() { [ -d /sys/module/rcu_lab ]; }
+
+# Value of key $1 in the info file.
+rcu_lab_info() { sed -n "s/^$1: //p" "$RCU_LAB_DEBUGFS/info"; }
+
+# Number of CPUs in a cpulist such as "0-3,6".
+cpulist_count() {
+	echo "$1" | tr ',' '\n' | while IFS=- read -r a b; do
+		echo $(( ${b:-$a} - a + 1 ))
+	done | awk '{ n += $1 } END { print n + 0 }'
+}
+
+# One KTAP test point: passes when COMMAND succeeds.  Unlike the kernel's
+# ktap_test_result, the arguments are not split again.
+rcu_lab_test() { # description command...
+	_desc=$1
+	shift
+	if "$@"; then ktap_test_pass "$_desc"; else ktap_test_fail "$_desc"; fi
+}
