@@ -50,10 +50,10 @@ vm:
 	@scripts/vm-run $(if $(SMP),--smp $(SMP)) $(if $(MEM),--mem $(MEM)) -- sh -c '$(CMD)'
 
 fmt:
-	$(RUSTFMT) --edition 2021 rust/*.rs
+	$(RUSTFMT) --edition 2021 rust/rcu_lab_main.rs
 
 fmt-check:
-	$(RUSTFMT) --edition 2021 --check rust/*.rs
+	$(RUSTFMT) --edition 2021 --check rust/rcu_lab_main.rs
 
 clean:
 	@kdir=$(if $(KDIR),$(KDIR),$$(ls -d $(RCU_LAB_CACHE)/kernel/$(PREEMPT_MODEL)-*/ 2>/dev/null | head -1)); \

@@ -149,7 +149,9 @@ impl Dir {
     pub(crate) fn new(name: &CStr) -> Result<Self> {
         // SAFETY: `name` is NUL-terminated; a NULL parent means the debugfs
         // root. debugfs copies the name.
-        let d = unsafe { helpers::rcu_lab_debugfs_create_dir(name.as_char_ptr(), core::ptr::null_mut()) };
+        let d = unsafe {
+            helpers::rcu_lab_debugfs_create_dir(name.as_char_ptr(), core::ptr::null_mut())
+        };
         let d = from_err_ptr(d)?;
         let dentry = NonNull::new(d).ok_or(ENOMEM)?;
         // INVARIANT: `dentry` was just created and has no files yet.

@@ -21,13 +21,14 @@ impl FileOps for Info {
             "kernel_release: {}\n",
             system::kernel_release()
         ));
-        m.print(format_args!(
-            "preempt_model: {}\n",
-            system::preempt_model()
-        ));
+        m.print(format_args!("preempt_model: {}\n", system::preempt_model()));
         m.print(format_args!(
             "preempt_dynamic: {}\n",
-            if system::preempt_dynamic() { "yes" } else { "no" }
+            if system::preempt_dynamic() {
+                "yes"
+            } else {
+                "no"
+            }
         ));
         m.print(format_args!("lockdep: {}\n", Lockdep::current().as_str()));
         m.print(format_args!("cpus_online: {}\n", system::online_cpus()));

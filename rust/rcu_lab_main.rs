@@ -40,9 +40,7 @@ impl kernel::Module for RcuLab {
             system::preempt_model(),
             system::Lockdep::current().as_str()
         );
-        Ok(RcuLab {
-            debugfs: Some(dir),
-        })
+        Ok(RcuLab { debugfs: Some(dir) })
     }
 }
 
