@@ -114,5 +114,7 @@ rm -rf "$build/modroot"
 	{ tail -30 "$log"; die "modules_install failed"; }
 
 touch "$build/.rcu_lab-complete"
+# Keep the three newest builds of this model; each is about 0.5 GiB.
+ls -dt "$RCU_LAB_CACHE/kernel/$model"-*/ | tail -n +4 | xargs -r rm -rf
 info "kernel $model-$key built in $(( (SECONDS - start) / 60 ))m$(( (SECONDS - start) % 60 ))s"
 echo "$build"

@@ -104,6 +104,22 @@ else
 	single "VM: splat gate after the suite" 1
 fi
 
+# The runner itself: a dead or hung guest must end the run with a clear
+# status, and leave no QEMU behind.
+step "VM runner: a guest panic and a guest hang end the run"
+qemu_left() { pgrep -f "qemu-system.*$1" >/dev/null; }
+"$here/vm-run" --kernel "$kdir" --no-kmemleak --quiet --timeout 120 --results "$R/runner-panic" \
+	-- insmod selftests/rcu_lab/splat/rcu_lab_splat.ko report=panic
+rc=$? bad=1
+[ $rc = 125 ] && grep -q 'rcu_lab_splat: panic requested' "$R/runner-panic/console.log" &&
+	! qemu_left "$R/runner-panic" && bad=0
+single "VM runner: panic -> status 125 (got $rc)" $bad
+"$here/vm-run" --kernel "$kdir" --no-kmemleak --quiet --timeout 40 --results "$R/runner-hang" \
+	-- sleep 600
+rc=$? bad=1
+[ $rc = 124 ] && ! qemu_left "$R/runner-hang" && bad=0
+single "VM runner: hang -> killed at timeout, status 124 (got $rc)" $bad
+
 for t in "$top"/selftests/rcu_lab/negative/*.sh; do
 	name=$(basename "$t" .sh)
 	expect=$(sed -n 's/^# expect: //p' "$t")

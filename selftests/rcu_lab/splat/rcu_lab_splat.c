@@ -5,6 +5,9 @@
  * lockdep off for the rest of the boot: load it only in a boot of its own.
  *
  *   insmod rcu_lab_splat.ko report=invalid_wait_context
+ *
+ * report=panic panics the guest, to test that the VM runner reports a dead
+ * guest.
  */
 
 #include <linux/module.h>
@@ -13,7 +16,7 @@
 
 static char *report = "";
 module_param(report, charp, 0444);
-MODULE_PARM_DESC(report, "report to provoke: invalid_wait_context");
+MODULE_PARM_DESC(report, "report to provoke: invalid_wait_context, panic");
 
 static DEFINE_RAW_SPINLOCK(splat_raw_lock);
 static DEFINE_SPINLOCK(splat_lock);
@@ -33,7 +36,9 @@ static int __init rcu_lab_splat_init(void)
 		pr_info("rcu_lab_splat: provoked %s\n", report);
 		return 0;
 	}
-	pr_err("rcu_lab_splat: unknown report '%s' (known: invalid_wait_context)\n",
+	if (!strcmp(report, "panic"))
+		panic("rcu_lab_splat: panic requested");
+	pr_err("rcu_lab_splat: unknown report '%s' (known: invalid_wait_context, panic)\n",
 	       report);
 	return -EINVAL;
 }
