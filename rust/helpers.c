@@ -8,10 +8,18 @@
 #include <linux/debugfs.h>
 #include <linux/err.h>
 #include <linux/fs.h>
+#include <linux/irqflags.h>
+#include <linux/kthread.h>
+#include <linux/ktime.h>
+#include <linux/timekeeping.h>
+#include <linux/lockdep.h>
 #include <linux/module.h>
 #include <linux/preempt.h>
+#include <linux/sched.h>
+#include <linux/sched/task.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/utsname.h>
@@ -165,4 +173,150 @@ void rcu_lab_debugfs_remove(struct dentry *dentry)
 int rcu_lab_seq_write(struct seq_file *m, const void *buf, size_t len)
 {
 	return seq_write(m, buf, len);
+}
+
+void rcu_lab_might_sleep(void)
+{
+	might_sleep();
+}
+
+void rcu_lab_cond_resched(void)
+{
+	cond_resched();
+}
+
+bool rcu_lab_irqs_disabled(void)
+{
+	return irqs_disabled();
+}
+
+unsigned long rcu_lab_local_irq_save(void)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	return flags;
+}
+
+void rcu_lab_local_irq_restore(unsigned long flags)
+{
+	local_irq_restore(flags);
+}
+
+u64 rcu_lab_ktime_get_ns(void)
+{
+	return ktime_get_ns();
+}
+
+void rcu_lab_raw_spin_lock_init(raw_spinlock_t *lock, const char *name,
+				struct lock_class_key *key)
+{
+#ifdef CONFIG_DEBUG_SPINLOCK
+	/* What raw_spin_lock_init() does, with the caller's name and key. */
+	__raw_spin_lock_init(lock, name, key, LD_WAIT_SPIN);
+#else
+	raw_spin_lock_init(lock);
+#endif
+}
+
+void rcu_lab_raw_spin_lock(raw_spinlock_t *lock)
+{
+	raw_spin_lock(lock);
+}
+
+void rcu_lab_raw_spin_unlock(raw_spinlock_t *lock)
+{
+	raw_spin_unlock(lock);
+}
+
+unsigned long rcu_lab_raw_spin_lock_irqsave(raw_spinlock_t *lock)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(lock, flags);
+	return flags;
+}
+
+void rcu_lab_raw_spin_unlock_irqrestore(raw_spinlock_t *lock,
+					unsigned long flags)
+{
+	raw_spin_unlock_irqrestore(lock, flags);
+}
+
+unsigned long rcu_lab_spin_lock_irqsave(spinlock_t *lock)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(lock, flags);
+	return flags;
+}
+
+void rcu_lab_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
+{
+	spin_unlock_irqrestore(lock, flags);
+}
+
+struct rcu_lab_kthread {
+	struct task_struct *task;
+	struct completion done;
+	int (*fn)(void *data);
+	void *data;
+	int ret;
+};
+
+static int rcu_lab_kthread_main(void *arg)
+{
+	struct rcu_lab_kthread *k = arg;
+
+	k->ret = k->fn(k->data);
+	complete(&k->done);
+	/* kthread_stop() in rcu_lab_kthread_join() ends the thread. */
+	set_current_state(TASK_INTERRUPTIBLE);
+	while (!kthread_should_stop()) {
+		schedule();
+		set_current_state(TASK_INTERRUPTIBLE);
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
+}
+
+struct rcu_lab_kthread *rcu_lab_kthread_start(int (*fn)(void *data),
+					      void *data, int cpu,
+					      const char *name)
+{
+	struct rcu_lab_kthread *k;
+	struct task_struct *t;
+
+	if (cpu >= 0 && (cpu >= nr_cpu_ids || !cpu_online(cpu)))
+		return ERR_PTR(-EINVAL);
+	k = kzalloc(sizeof(*k), GFP_KERNEL);
+	if (!k)
+		return ERR_PTR(-ENOMEM);
+	k->fn = fn;
+	k->data = data;
+	init_completion(&k->done);
+	t = kthread_create(rcu_lab_kthread_main, k, "rcu_lab/%s", name);
+	if (IS_ERR(t)) {
+		kfree(k);
+		return ERR_CAST(t);
+	}
+	if (cpu >= 0)
+		kthread_bind(t, cpu);
+	get_task_struct(t);
+	k->task = t;
+	wake_up_process(t);
+	return k;
+}
+
+int rcu_lab_kthread_join(struct rcu_lab_kthread *k)
+{
+	int ret;
+
+	/* fn has run once kthread_stop() can no longer skip it. */
+	wait_for_completion(&k->done);
+	kthread_stop(k->task);
+	put_task_struct(k->task);
+	ret = k->ret;
+	kfree(k);
+	return ret;
 }

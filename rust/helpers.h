@@ -8,10 +8,13 @@
 #ifndef RCU_LAB_HELPERS_H
 #define RCU_LAB_HELPERS_H
 
+#include <linux/spinlock_types.h>
 #include <linux/types.h>
 
 struct dentry;
+struct lock_class_key;
 struct seq_file;
+struct rcu_lab_kthread;
 
 /* What the running kernel is. */
 const char *rcu_lab_module_version(void);
@@ -42,5 +45,41 @@ struct dentry *rcu_lab_debugfs_create_file(const char *name, umode_t mode,
 					   rcu_lab_write_fn write);
 void rcu_lab_debugfs_remove(struct dentry *dentry);
 int rcu_lab_seq_write(struct seq_file *m, const void *buf, size_t len);
+
+/* Sleeping and interrupt state. */
+void rcu_lab_might_sleep(void);
+void rcu_lab_cond_resched(void);
+bool rcu_lab_irqs_disabled(void);
+unsigned long rcu_lab_local_irq_save(void);
+void rcu_lab_local_irq_restore(unsigned long flags);
+u64 rcu_lab_ktime_get_ns(void);
+
+/* raw_spinlock_t: the macros, with the spinning lockdep wait type. */
+void rcu_lab_raw_spin_lock_init(raw_spinlock_t *lock, const char *name,
+				struct lock_class_key *key);
+void rcu_lab_raw_spin_lock(raw_spinlock_t *lock);
+void rcu_lab_raw_spin_unlock(raw_spinlock_t *lock);
+unsigned long rcu_lab_raw_spin_lock_irqsave(raw_spinlock_t *lock);
+void rcu_lab_raw_spin_unlock_irqrestore(raw_spinlock_t *lock,
+					unsigned long flags);
+
+/* spinlock_t irqsave (spin_lock/spin_unlock have kernel helpers). */
+unsigned long rcu_lab_spin_lock_irqsave(spinlock_t *lock);
+void rcu_lab_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
+
+/*
+ * Kernel threads running a function once: rcu_lab_kthread_join() waits for
+ * fn to return, stops the thread and frees the handle.  cpu < 0: unbound.
+ */
+struct rcu_lab_kthread *rcu_lab_kthread_start(int (*fn)(void *data),
+					      void *data, int cpu,
+					      const char *name);
+int rcu_lab_kthread_join(struct rcu_lab_kthread *k);
+
+/* C reference loops of the lock benchmark (bench/lock_loops.c). */
+void rcu_lab_ref_raw_lock_loop(unsigned long n);
+void rcu_lab_ref_raw_lock_irqsave_loop(unsigned long n);
+void rcu_lab_ref_spin_lock_loop(unsigned long n);
+void rcu_lab_ref_spin_lock_irqsave_loop(unsigned long n);
 
 #endif /* RCU_LAB_HELPERS_H */

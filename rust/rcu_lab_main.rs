@@ -4,16 +4,24 @@
 //! Rust types, and experiments that use them.
 //!
 //! This is the crate root of `rcu_lab.ko`. Safe wrapper types live in their
-//! own files ([`debugfs`], [`rcu`], [`system`]); the C shim they call is
-//! `rust/helpers.c`. Results are read under `/sys/kernel/debug/rcu_lab/`.
+//! own files ([`sync`] for locks and lock classes, [`rcu`], [`debugfs`],
+//! [`task`], [`irq`], [`system`], [`time`]); the C shim they
+//! call is `rust/helpers.c`. [`selftests`] holds the in-kernel test cases and [`bench`] the
+//! micro-benchmarks; both use only the safe types. Results are read under `/sys/kernel/debug/rcu_lab/`.
 
 use kernel::{c_str, prelude::*, sync::Arc};
 
+mod bench;
 mod debugfs;
 mod helpers;
 mod info;
+mod irq;
 mod rcu;
+mod selftests;
+mod sync;
 mod system;
+mod task;
+mod time;
 
 module! {
     type: RcuLab,
@@ -32,6 +40,14 @@ impl kernel::Module for RcuLab {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let mut dir = debugfs::Dir::new(c_str!("rcu_lab"))?;
         dir.add_file(c_str!("info"), Arc::new(info::Info, GFP_KERNEL)?)?;
+        dir.add_file(
+            c_str!("bench"),
+            Arc::pin_init(bench::Bench::new(), GFP_KERNEL)?,
+        )?;
+        dir.add_file(
+            c_str!("selftest"),
+            Arc::pin_init(selftests::Selftest::new(), GFP_KERNEL)?,
+        )?;
         pr_info!(
             "rcu_lab {} loaded on {} ({} CPUs, preempt {}, lockdep {})\n",
             system::module_version(),

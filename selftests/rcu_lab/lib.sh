@@ -55,3 +55,36 @@ rcu_lab_test() { # description command...
 	shift
 	if "$@"; then ktap_test_pass "$_desc"; else ktap_test_fail "$_desc"; fi
 }
+
+# Run in-kernel case $1 through the selftest file; print its result line as
+# a KTAP diagnostic; succeed when the case reported "ok".
+rcu_lab_case() {
+	if ! echo "$1" >"$RCU_LAB_DEBUGFS/selftest"; then
+		ktap_print_msg "selftest $1: the write failed"
+		return 1
+	fi
+	_line=$(tail -n 1 "$RCU_LAB_DEBUGFS/selftest")
+	ktap_print_msg "$_line"
+	case "$_line" in
+	"ok $1"|"ok $1 "*) return 0 ;;
+	esac
+	return 1
+}
+
+# A negative test: load the module, run case $1, which provokes one
+# detector report, unload.  The splat gate, run by scripts/check.sh with the
+# script's "# expect:" line, decides whether exactly that report appeared.
+rcu_lab_negative() {
+	ktap_print_header
+	rcu_lab_require
+	ktap_set_plan 3
+	rcu_lab_test "insmod rcu_lab" rcu_lab_load
+	rcu_lab_test "selftest case $1 ran" rcu_lab_case "$1"
+	rcu_lab_test "rmmod rcu_lab" rcu_lab_unload
+	ktap_finished
+}
+
+# Number of lock classes lockdep has in use.
+lockdep_classes() {
+	sed -n 's/^ *lock-classes: *\([0-9]*\).*/\1/p' /proc/lockdep_stats
+}

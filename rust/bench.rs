@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `/sys/kernel/debug/rcu_lab/bench`: micro-benchmarks, run on request.
+//!
+//! Writing a benchmark name runs it synchronously in the writer's context;
+//! reading the file lists the benchmarks and shows the last report. Reports
+//! are plain text tables with a `#` header that states the method.
+//! Timings under QEMU TCG mean something only as ratios within one boot.
+
+use crate::debugfs::{FileOps, SeqFile};
+use core::fmt;
+use kernel::{new_mutex, prelude::*, sync::Mutex};
+
+mod c_reference;
+mod locks;
+
+/// Report text being built.
+pub(crate) struct Text(KVec<u8>);
+
+impl Text {
+    fn new() -> Self {
+        Text(KVec::new())
+    }
+}
+
+impl fmt::Write for Text {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0
+            .extend_from_slice(s.as_bytes(), GFP_KERNEL)
+            .map_err(|_| fmt::Error)
+    }
+}
+
+/// A named benchmark.
+struct Benchmark {
+    name: &'static str,
+    about: &'static str,
+    run: fn(&mut Text) -> Result,
+}
+
+const BENCHMARKS: &[Benchmark] = &[Benchmark {
+    name: "locks",
+    about: "lock+unlock cost of the Rust lock types against the same C loops",
+    run: locks::run,
+}];
+
+/// The `bench` file.
+#[pin_data]
+pub(crate) struct Bench {
+    /// The last report; held while a benchmark runs.
+    #[pin]
+    last: Mutex<Option<KVec<u8>>>,
+}
+
+impl Bench {
+    /// A `bench` file that has run nothing yet.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            last <- new_mutex!(None, "rcu_lab_bench"),
+        })
+    }
+}
+
+impl FileOps for Bench {
+    const WRITABLE: bool = true;
+
+    fn show(&self, m: &mut SeqFile<'_>) -> Result {
+        for b in BENCHMARKS {
+            m.print(format_args!("# {:<10} {}\n", b.name, b.about));
+        }
+        if let Some(text) = self.last.lock().as_ref() {
+            m.print(format_args!(
+                "{}",
+                core::str::from_utf8(text).map_err(|_| EINVAL)?
+            ));
+        }
+        Ok(())
+    }
+
+    fn write(&self, input: &[u8]) -> Result {
+        let name = core::str::from_utf8(input).map_err(|_| EINVAL)?.trim();
+        let Some(b) = BENCHMARKS.iter().find(|b| b.name == name) else {
+            pr_warn!(
+                "rcu_lab: bench: unknown benchmark '{}'\n",
+                name.escape_debug()
+            );
+            return Err(EINVAL);
+        };
+        let mut last = self.last.lock();
+        let mut text = Text::new();
+        (b.run)(&mut text)?;
+        pr_info!("rcu_lab: bench: {} done\n", b.name);
+        *last = Some(text.0);
+        Ok(())
+    }
+}

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Safe calls of the C reference loops in `bench/lock_loops.c`.
+
+use crate::helpers;
+
+/// `n` times `raw_spin_lock()` + `raw_spin_unlock()` (refscale's "lock").
+pub(crate) fn raw_lock_loop(n: usize) {
+    // SAFETY: The loop uses a lock private to `lock_loops.c`; any context
+    // where a raw spinlock may be taken is fine, as for every caller here.
+    unsafe { helpers::rcu_lab_ref_raw_lock_loop(n) }
+}
+
+/// `n` times `raw_spin_lock_irqsave()` + restore (refscale's "lock-irq").
+pub(crate) fn raw_lock_irqsave_loop(n: usize) {
+    // SAFETY: As for `raw_lock_loop`.
+    unsafe { helpers::rcu_lab_ref_raw_lock_irqsave_loop(n) }
+}
+
+/// `n` times `spin_lock()` + `spin_unlock()`.
+pub(crate) fn spin_lock_loop(n: usize) {
+    // SAFETY: As for `raw_lock_loop`; callers skip it where `spinlock_t`
+    // may sleep and they run atomic (PREEMPT_RT).
+    unsafe { helpers::rcu_lab_ref_spin_lock_loop(n) }
+}
+
+/// `n` times `spin_lock_irqsave()` + restore.
+pub(crate) fn spin_lock_irqsave_loop(n: usize) {
+    // SAFETY: As for `spin_lock_loop`.
+    unsafe { helpers::rcu_lab_ref_spin_lock_irqsave_loop(n) }
+}

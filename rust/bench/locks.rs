@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Lock+unlock cost of the Rust lock types against the same loops in C.
+//!
+//! Method, as refscale's `lock` and `lock-irq` types: one thread, an
+//! uncontended lock, `LOOPS` lock+unlock pairs per run, every timed run with
+//! local interrupts disabled (which also keeps the thread on its CPU), one
+//! warm-up run per variant first. Runs of all variants are interleaved,
+//! `RUNS` rounds, and each variant's median is reported, so drift in the
+//! host affects Rust and C alike. The C loops are compiled into this module
+//! with the kernel's inline lock calls (`bench/lock_loops.c`).
+
+use super::{c_reference as c, Text};
+use crate::{
+    irq::LocalIrqDisabled,
+    new_raw_spinlock, new_spinlock,
+    sync::{RawSpinLock, SpinLock},
+    system,
+    time::Instant,
+};
+use core::fmt::Write;
+use kernel::prelude::*;
+
+const LOOPS: usize = 20_000;
+const RUNS: usize = 9;
+
+struct Locks {
+    raw: Pin<KBox<RawSpinLock<()>>>,
+    spin: Pin<KBox<SpinLock<()>>>,
+    kspin: Pin<KBox<kernel::sync::SpinLock<()>>>,
+}
+
+/// One Rust operation and the C loop it is compared with.
+struct Variant {
+    name: &'static str,
+    rust: fn(&Locks, usize),
+    c: fn(usize),
+    /// Takes a `spinlock_t`, which sleeps on PREEMPT_RT: not timed there.
+    sleeps_on_rt: bool,
+}
+
+const VARIANTS: &[Variant] = &[
+    Variant {
+        name: "raw_spin_lock",
+        rust: |l, n| {
+            for _ in 0..n {
+                drop(l.raw.lock());
+            }
+        },
+        c: c::raw_lock_loop,
+        sleeps_on_rt: false,
+    },
+    Variant {
+        name: "raw_spin_lock_irqsave",
+        rust: |l, n| {
+            for _ in 0..n {
+                drop(l.raw.lock_irqsave());
+            }
+        },
+        c: c::raw_lock_irqsave_loop,
+        sleeps_on_rt: false,
+    },
+    Variant {
+        name: "spin_lock",
+        rust: |l, n| {
+            for _ in 0..n {
+                drop(l.spin.lock());
+            }
+        },
+        c: c::spin_lock_loop,
+        sleeps_on_rt: true,
+    },
+    Variant {
+        name: "spin_lock_irqsave",
+        rust: |l, n| {
+            for _ in 0..n {
+                drop(l.spin.lock_irqsave());
+            }
+        },
+        c: c::spin_lock_irqsave_loop,
+        sleeps_on_rt: true,
+    },
+    Variant {
+        name: "spin_lock(kernel::sync)",
+        rust: |l, n| {
+            for _ in 0..n {
+                drop(l.kspin.lock());
+            }
+        },
+        c: c::spin_lock_loop,
+        sleeps_on_rt: true,
+    },
+];
+
+/// Nanoseconds for one run of `f`, interrupts off.
+fn timed(f: impl FnOnce()) -> u64 {
+    let _irq = LocalIrqDisabled::new();
+    let start = Instant::now();
+    f();
+    start.elapsed_ns()
+}
+
+fn median(v: &mut [u64]) -> u64 {
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
+/// `x` as a decimal with `digits` fractional digits, from `x * 10^digits`.
+struct Fixed(u64, u32);
+
+impl core::fmt::Display for Fixed {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let p = 10u64.pow(self.1);
+        write!(f, "{}.{:0w$}", self.0 / p, self.0 % p, w = self.1 as usize)
+    }
+}
+
+pub(super) fn run(out: &mut Text) -> Result {
+    let locks = Locks {
+        raw: KBox::pin_init(new_raw_spinlock!((), "rcu_lab_bench_raw"), GFP_KERNEL)?,
+        spin: KBox::pin_init(new_spinlock!((), "rcu_lab_bench_spin"), GFP_KERNEL)?,
+        kspin: KBox::pin_init(kernel::new_spinlock!((), "rcu_lab_bench_kspin"), GFP_KERNEL)?,
+    };
+    let rt = system::preempt_model().as_bytes() == b"rt";
+    let active = |v: &&Variant| !(rt && v.sleeps_on_rt);
+
+    for v in VARIANTS.iter().filter(active) {
+        timed(|| (v.rust)(&locks, LOOPS / 10));
+        timed(|| (v.c)(LOOPS / 10));
+    }
+    let mut rust = KVec::with_capacity(VARIANTS.len() * RUNS, GFP_KERNEL)?;
+    let mut cref = KVec::with_capacity(VARIANTS.len() * RUNS, GFP_KERNEL)?;
+    for _ in 0..VARIANTS.len() * RUNS {
+        rust.push(0u64, GFP_KERNEL)?;
+        cref.push(0u64, GFP_KERNEL)?;
+    }
+    for r in 0..RUNS {
+        for (i, v) in VARIANTS.iter().enumerate().filter(|(_, v)| active(v)) {
+            rust[i * RUNS + r] = timed(|| (v.rust)(&locks, LOOPS));
+            cref[i * RUNS + r] = timed(|| (v.c)(LOOPS));
+        }
+    }
+
+    let w = |e| -> Error {
+        let _: core::fmt::Error = e;
+        ENOMEM
+    };
+    writeln!(out, "# lock+unlock cost, ns per lock+unlock pair").map_err(w)?;
+    writeln!(
+        out,
+        "# method: {RUNS} interleaved runs x {LOOPS} loops per variant, median; each run \
+         with local irqs off (as refscale); C loops built in this module"
+    )
+    .map_err(w)?;
+    writeln!(
+        out,
+        "# kernel {} preempt {} lockdep {} cpus {}",
+        system::kernel_release(),
+        system::preempt_model(),
+        system::Lockdep::current().as_str(),
+        system::online_cpus()
+    )
+    .map_err(w)?;
+    writeln!(
+        out,
+        "# {:<26} {:>10} {:>10} {:>7}",
+        "operation", "rust_ns", "c_ns", "rust/c"
+    )
+    .map_err(w)?;
+    for (i, v) in VARIANTS.iter().enumerate() {
+        if !active(&v) {
+            writeln!(
+                out,
+                "{:<28} {:>10} {:>10} {:>7}",
+                v.name, "n/a", "n/a", "n/a"
+            )
+            .map_err(w)?;
+            continue;
+        }
+        let rm = median(&mut rust[i * RUNS..(i + 1) * RUNS]);
+        let cm = median(&mut cref[i * RUNS..(i + 1) * RUNS]);
+        writeln!(
+            out,
+            "{:<28} {:>10} {:>10} {:>7}",
+            v.name,
+            Fixed(rm * 10 / LOOPS as u64, 1),
+            Fixed(cm * 10 / LOOPS as u64, 1),
+            Fixed(rm * 1000 / cm.max(1), 3)
+        )
+        .map_err(w)?;
+    }
+    Ok(())
+}

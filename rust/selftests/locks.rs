@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Test cases for the lock types in [`crate::sync`].
+//!
+//! Safe code only: these use the wrappers as any experiment would.
+
+use super::{Case, Outcome};
+use crate::{
+    irq::{self, LocalIrqDisabled},
+    new_raw_spinlock, new_spinlock,
+    sync::{
+        lock::{IrqSaveBackend, Lock},
+        DynamicLockClassKey, RawSpinLock,
+    },
+    system::{self, Lockdep},
+    task::{self, KThread},
+    time::Instant,
+};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use kernel::{c_str, prelude::*, sync::Arc};
+
+pub(super) const CASES: &[Case] = &[
+    Case {
+        name: "lock_mutual_exclusion",
+        negative: false,
+        about:
+            "one thread per CPU increments a counter under each lock type; it must come out exact",
+        run: mutual_exclusion,
+    },
+    Case {
+        name: "lock_irqsave_restores",
+        negative: false,
+        about: "irqsave guards disable interrupts and restore the state they found",
+        run: irqsave_restores,
+    },
+    Case {
+        name: "lock_nested_order",
+        negative: false,
+        about: "spinlock_t > raw > raw nested in a fixed order on every CPU: no report",
+        run: nested_order,
+    },
+    Case {
+        name: "lock_dynamic_keys",
+        negative: false,
+        about: "10000 dynamic keys, each used by one lock once, then dropped",
+        run: dynamic_keys,
+    },
+    Case {
+        name: "lock_abba",
+        negative: true,
+        about: "A then B, later B then A, on two RawSpinLocks: circular dependency",
+        run: abba,
+    },
+    Case {
+        name: "lock_spinlock_in_raw",
+        negative: true,
+        about: "a SpinLock taken inside a held RawSpinLock: invalid wait context",
+        run: spinlock_in_raw,
+    },
+    Case {
+        name: "lock_sleep_in_raw",
+        negative: true,
+        about: "cond_resched() under a RawSpinLock: sleeping function called from invalid context",
+        run: sleep_in_raw,
+    },
+];
+
+/// Increments per thread in the mutual-exclusion case.
+const ROUNDS: u64 = 50_000;
+
+/// Widens the window between reading and writing the counter.
+fn dawdle() {
+    for _ in 0..8 {
+        core::hint::spin_loop();
+    }
+}
+
+/// Runs `f(cpu)` on one kernel thread per online CPU and waits for all.
+fn on_each_cpu<F>(f: F) -> Result<u32>
+where
+    F: Fn(u32) + Send + Sync + 'static,
+{
+    let f = Arc::new(f, GFP_KERNEL)?;
+    let n = system::online_cpus();
+    let mut threads = KVec::with_capacity(n as usize, GFP_KERNEL)?;
+    for cpu in 0..n {
+        let f = f.clone();
+        threads.push(
+            KThread::spawn(c_str!("test"), Some(cpu), move || f(cpu))?,
+            GFP_KERNEL,
+        )?;
+    }
+    for t in threads {
+        t.join();
+    }
+    Ok(n)
+}
+
+/// Hammers one counter from every CPU, with `lock()` or `lock_irqsave()`.
+fn hammer<B: IrqSaveBackend + 'static>(lock: Arc<Lock<u64, B>>, irqsave: bool) -> Result<(u32, u64)>
+where
+    B::GuardState: 'static,
+{
+    let l = lock.clone();
+    let n = on_each_cpu(move |_| {
+        for _ in 0..ROUNDS {
+            if irqsave {
+                let mut g = l.lock_irqsave();
+                let v = *g;
+                dawdle();
+                *g = v + 1;
+            } else {
+                let mut g = l.lock();
+                let v = *g;
+                dawdle();
+                *g = v + 1;
+            }
+        }
+    })?;
+    let total = *lock.lock();
+    Ok((n, total))
+}
+
+fn mutual_exclusion() -> Result<Outcome> {
+    let raw = Arc::pin_init(new_raw_spinlock!(0u64, "rcu_lab_test_raw"), GFP_KERNEL)?;
+    let raw_irq = Arc::pin_init(new_raw_spinlock!(0u64, "rcu_lab_test_raw_irq"), GFP_KERNEL)?;
+    let spin = Arc::pin_init(new_spinlock!(0u64, "rcu_lab_test_spin"), GFP_KERNEL)?;
+    let spin_irq = Arc::pin_init(new_spinlock!(0u64, "rcu_lab_test_spin_irq"), GFP_KERNEL)?;
+    let (n, r) = hammer(raw, false)?;
+    let (_, ri) = hammer(raw_irq, true)?;
+    let (_, s) = hammer(spin, false)?;
+    let (_, si) = hammer(spin_irq, true)?;
+
+    // The same increments without a lock show that the threads did race.
+    let racy = Arc::new(AtomicU64::new(0), GFP_KERNEL)?;
+    let c = racy.clone();
+    on_each_cpu(move |_| {
+        for _ in 0..ROUNDS {
+            let v = c.load(Ordering::Relaxed);
+            dawdle();
+            c.store(v + 1, Ordering::Relaxed);
+        }
+    })?;
+    let want = u64::from(n) * ROUNDS;
+    let lost = want - racy.load(Ordering::Relaxed);
+    Outcome::new(
+        r == want && ri == want && s == want && si == want,
+        format_args!(
+            "{n} threads x {ROUNDS}: want {want}, RawSpinLock {r}, irqsave {ri}, \
+             SpinLock {s}, irqsave {si}; without a lock {lost} updates were lost"
+        ),
+    )
+}
+
+fn irqsave_restores() -> Result<Outcome> {
+    let raw = KBox::pin_init(new_raw_spinlock!((), "rcu_lab_test_irq_raw"), GFP_KERNEL)?;
+    let spin = KBox::pin_init(new_spinlock!((), "rcu_lab_test_irq_spin"), GFP_KERNEL)?;
+    // On PREEMPT_RT spin_lock_irqsave() leaves interrupts on (it sleeps).
+    let rt = system::preempt_model().as_bytes() == b"rt";
+    let mut bad = 0u32;
+
+    let before = irq::disabled();
+    let inside = {
+        let _g = raw.lock_irqsave();
+        irq::disabled()
+    };
+    bad += u32::from(before || !inside || irq::disabled());
+    let inside_spin = {
+        let _g = spin.lock_irqsave();
+        irq::disabled()
+    };
+    bad += u32::from(inside_spin == rt || irq::disabled());
+
+    // Taken with interrupts already off, the guard must leave them off.
+    let nested_off = {
+        let _off = LocalIrqDisabled::new();
+        {
+            let _g = raw.lock_irqsave();
+        }
+        let raw_ok = irq::disabled();
+        let spin_ok = rt || {
+            {
+                let _g = spin.lock_irqsave();
+            }
+            irq::disabled()
+        };
+        raw_ok && spin_ok
+    };
+    bad += u32::from(!nested_off || irq::disabled());
+    Outcome::new(
+        bad == 0,
+        format_args!(
+            "enabled -> raw irqsave: off inside, on after; spinlock irqsave: {} inside; \
+             inside local_irq_save: still off after; {bad} mismatches",
+            if rt { "on (PREEMPT_RT)" } else { "off" }
+        ),
+    )
+}
+
+fn nested_order() -> Result<Outcome> {
+    #[pin_data]
+    struct Nest {
+        #[pin]
+        outer: crate::sync::SpinLock<u64>,
+        #[pin]
+        mid: RawSpinLock<u64>,
+        #[pin]
+        inner: RawSpinLock<u64>,
+    }
+    let nest = Arc::pin_init(
+        pin_init!(Nest {
+            outer <- new_spinlock!(0, "rcu_lab_nest_outer"),
+            mid <- new_raw_spinlock!(0, "rcu_lab_nest_mid"),
+            inner <- new_raw_spinlock!(0, "rcu_lab_nest_inner"),
+        }),
+        GFP_KERNEL,
+    )?;
+    let n2 = nest.clone();
+    let n = on_each_cpu(move |_| {
+        for _ in 0..2000 {
+            let mut a = n2.outer.lock();
+            let mut b = n2.mid.lock();
+            let mut c = n2.inner.lock_irqsave();
+            *a += 1;
+            *b += 1;
+            *c += 1;
+        }
+    })?;
+    let want = u64::from(n) * 2000;
+    let counts = (*nest.outer.lock(), *nest.mid.lock(), *nest.inner.lock());
+    let lockdep = Lockdep::current();
+    Outcome::new(
+        counts == (want, want, want) && lockdep != Lockdep::Off,
+        format_args!(
+            "{n} threads x 2000 nestings, counts {}/{}/{} of {want}, lockdep {}",
+            counts.0,
+            counts.1,
+            counts.2,
+            lockdep.as_str()
+        ),
+    )
+}
+
+/// Keys in the dynamic-key case, and threads that share the work.
+const KEYS: usize = 10_000;
+const KEY_THREADS: usize = 8;
+
+fn dynamic_keys() -> Result<Outcome> {
+    let used = Arc::new(AtomicUsize::new(0), GFP_KERNEL)?;
+    let failed = Arc::new(AtomicUsize::new(0), GFP_KERNEL)?;
+    let start = Instant::now();
+    let mut threads = KVec::with_capacity(KEY_THREADS, GFP_KERNEL)?;
+    for _ in 0..KEY_THREADS {
+        let (used, failed) = (used.clone(), failed.clone());
+        threads.push(
+            KThread::spawn(c_str!("keys"), None, move || {
+                for _ in 0..KEYS / KEY_THREADS {
+                    let key = match DynamicLockClassKey::new_arc() {
+                        Ok(k) => k,
+                        Err(_) => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
+                    };
+                    let lock = KBox::pin_init(
+                        RawSpinLock::new(0u32, c_str!("rcu_lab_dynamic"), key),
+                        GFP_KERNEL,
+                    );
+                    match lock {
+                        Ok(lock) => {
+                            *lock.lock() += 1;
+                            used.fetch_add(1, Ordering::Relaxed);
+                            // Dropping the lock drops the last reference to
+                            // its key, which unregisters it (and sleeps).
+                        }
+                        Err(_) => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            })?,
+            GFP_KERNEL,
+        )?;
+    }
+    for t in threads {
+        t.join();
+    }
+    let elapsed = start.elapsed_us();
+    // lockdep frees zapped classes from an RCU callback.
+    crate::rcu::barrier();
+    let used = used.load(Ordering::Relaxed);
+    let failed = failed.load(Ordering::Relaxed);
+    let lockdep = Lockdep::current();
+    Outcome::new(
+        used == KEYS && failed == 0 && lockdep != Lockdep::Off,
+        format_args!(
+            "{used}/{KEYS} keys registered, used and unregistered by {KEY_THREADS} threads \
+             in {} ms ({} us per key), {failed} failures, lockdep {}",
+            elapsed / 1000,
+            elapsed / KEYS as u64,
+            lockdep.as_str()
+        ),
+    )
+}
+
+fn abba() -> Result<Outcome> {
+    let a = KBox::pin_init(new_raw_spinlock!((), "rcu_lab_abba_a"), GFP_KERNEL)?;
+    let b = KBox::pin_init(new_raw_spinlock!((), "rcu_lab_abba_b"), GFP_KERNEL)?;
+    {
+        let _a = a.lock();
+        let _b = b.lock();
+    }
+    {
+        let _b = b.lock();
+        let _a = a.lock();
+    }
+    Outcome::new(true, format_args!("took A->B, then B->A"))
+}
+
+fn spinlock_in_raw() -> Result<Outcome> {
+    let raw = KBox::pin_init(new_raw_spinlock!((), "rcu_lab_wait_raw"), GFP_KERNEL)?;
+    let spin = KBox::pin_init(new_spinlock!((), "rcu_lab_wait_spin"), GFP_KERNEL)?;
+    {
+        let _r = raw.lock();
+        let _s = spin.lock();
+    }
+    Outcome::new(true, format_args!("took a SpinLock inside a RawSpinLock"))
+}
+
+fn sleep_in_raw() -> Result<Outcome> {
+    let raw = KBox::pin_init(new_raw_spinlock!((), "rcu_lab_sleep_raw"), GFP_KERNEL)?;
+    {
+        let _r = raw.lock();
+        task::cond_resched();
+    }
+    Outcome::new(
+        true,
+        format_args!("called cond_resched() under a RawSpinLock"),
+    )
+}

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A generic lock that accepts static or dynamic lockdep classes.
+//!
+//! This is the shape of the `kernel` crate's `sync::Lock` (and it reuses its
+//! [`Backend`] trait), with two additions the 6.12 crate lacks: the lock
+//! class may be a run-time key (see [`LockClass`]), which the lock keeps
+//! alive, and backends that can disable interrupts offer
+//! [`Lock::lock_irqsave`], whose guard restores the saved flags.
+
+use super::lock_class::LockClass;
+use core::{cell::UnsafeCell, marker::PhantomData, marker::PhantomPinned};
+use kernel::{
+    ffi::c_ulong, init::PinInit, pin_init, prelude::*, str::CStr, sync::lock::Backend,
+    types::Opaque,
+};
+
+/// A backend whose lock can also be taken with local interrupts disabled.
+///
+/// # Safety
+///
+/// In addition to the [`Backend`] contract: `lock_irqsave` acquires the lock
+/// with local interrupts disabled and returns the previous interrupt state;
+/// `unlock_irqrestore` releases a lock acquired that way and restores the
+/// state it is given.
+pub(crate) unsafe trait IrqSaveBackend: Backend {
+    /// Acquires the lock with interrupts disabled; returns the saved flags.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Backend::lock`].
+    unsafe fn lock_irqsave(ptr: *mut Self::State) -> c_ulong;
+
+    /// Releases the lock and restores `flags`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Backend::unlock`], for a lock acquired with `lock_irqsave`
+    /// whose result was `flags`.
+    unsafe fn unlock_irqrestore(ptr: *mut Self::State, flags: c_ulong);
+}
+
+/// A mutual-exclusion lock protecting a `T`, of class `class`.
+///
+/// # Invariants
+///
+/// `state` was initialised by `B::init` with the key of `class`, which lives
+/// as long as the lock (it is a field of the lock).
+#[pin_data]
+pub(crate) struct Lock<T: ?Sized, B: Backend> {
+    #[pin]
+    state: Opaque<B::State>,
+    #[pin]
+    _pin: PhantomPinned,
+    class: LockClass,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: The lock may be moved to another thread if the data may (it is
+// pinned, so in practice it is the owning pointer that moves).
+unsafe impl<T: ?Sized + Send, B: Backend> Send for Lock<T, B> {}
+
+// SAFETY: The lock serialises access to the data, so sharing the lock gives
+// each thread exclusive access in turn: `T: Send` is enough, as for a mutex.
+// `LockClass` is `Sync` (a static key, or an `Arc` of a `Sync` key).
+unsafe impl<T: ?Sized + Send, B: Backend> Sync for Lock<T, B> {}
+
+impl<T, B: Backend> Lock<T, B> {
+    /// Constructs a lock of class `class` named `name` (lockdep's name).
+    pub(crate) fn new(
+        t: T,
+        name: &'static CStr,
+        class: impl Into<LockClass>,
+    ) -> impl PinInit<Self> {
+        let class = class.into();
+        let key = class.as_ptr();
+        pin_init!(Self {
+            data: UnsafeCell::new(t),
+            _pin: PhantomPinned,
+            // SAFETY: `slot` is valid for writes and pinned; `name` is a
+            // static string; `key` is valid as long as `class`, which is
+            // stored in the lock below.
+            state <- Opaque::ffi_init(|slot| unsafe { B::init(slot, name.as_char_ptr(), key) }),
+            // INVARIANT: the key the state was initialised with.
+            class,
+        })
+    }
+}
+
+impl<T: ?Sized, B: Backend> Lock<T, B> {
+    /// Acquires the lock; the guard releases it.
+    pub(crate) fn lock(&self) -> Guard<'_, T, B> {
+        // SAFETY: The state was initialised by `B::init` (type invariant).
+        let state = unsafe { B::lock(self.state.get()) };
+        Guard {
+            lock: self,
+            state,
+            _not_send: PhantomData,
+        }
+    }
+}
+
+impl<T: ?Sized, B: IrqSaveBackend> Lock<T, B> {
+    /// Acquires the lock with local interrupts disabled; the guard releases
+    /// it and restores the previous interrupt state.
+    pub(crate) fn lock_irqsave(&self) -> IrqSaveGuard<'_, T, B> {
+        // SAFETY: The state was initialised by `B::init` (type invariant).
+        let flags = unsafe { B::lock_irqsave(self.state.get()) };
+        IrqSaveGuard {
+            lock: self,
+            flags,
+            _not_send: PhantomData,
+        }
+    }
+}
+
+/// Access to the data of a held [`Lock`].
+///
+/// # Invariants
+///
+/// The guard's thread holds `lock`, acquired with `B::lock` which returned
+/// `state`.
+#[must_use = "the lock unlocks immediately when the guard is unused"]
+pub(crate) struct Guard<'a, T: ?Sized, B: Backend> {
+    lock: &'a Lock<T, B>,
+    state: B::GuardState,
+    // A lock must be released by the thread that took it.
+    _not_send: PhantomData<*mut ()>,
+}
+
+// SAFETY: A shared guard only gives `&T`.
+unsafe impl<T: Sync + ?Sized, B: Backend> Sync for Guard<'_, T, B> {}
+
+impl<T: ?Sized, B: Backend> core::ops::Deref for Guard<'_, T, B> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: The lock is held (type invariant), so no one else accesses
+        // the data.
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized, B: Backend> core::ops::DerefMut for Guard<'_, T, B> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: As in `deref`, and `&mut self` makes this access unique.
+        unsafe { &mut *self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized, B: Backend> Drop for Guard<'_, T, B> {
+    fn drop(&mut self) {
+        // SAFETY: The lock is held by this thread with `state` (type
+        // invariant).
+        unsafe { B::unlock(self.lock.state.get(), &self.state) };
+    }
+}
+
+/// Access to the data of a [`Lock`] held with interrupts disabled.
+///
+/// # Invariants
+///
+/// The guard's thread holds `lock`, acquired with `B::lock_irqsave` which
+/// returned `flags`.
+#[must_use = "the lock unlocks immediately when the guard is unused"]
+pub(crate) struct IrqSaveGuard<'a, T: ?Sized, B: IrqSaveBackend> {
+    lock: &'a Lock<T, B>,
+    flags: c_ulong,
+    // Interrupt state and lock ownership belong to this CPU and thread.
+    _not_send: PhantomData<*mut ()>,
+}
+
+// SAFETY: A shared guard only gives `&T`.
+unsafe impl<T: Sync + ?Sized, B: IrqSaveBackend> Sync for IrqSaveGuard<'_, T, B> {}
+
+impl<T: ?Sized, B: IrqSaveBackend> core::ops::Deref for IrqSaveGuard<'_, T, B> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: The lock is held (type invariant).
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized, B: IrqSaveBackend> core::ops::DerefMut for IrqSaveGuard<'_, T, B> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: The lock is held (type invariant) and `&mut self` makes
+        // this access unique.
+        unsafe { &mut *self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized, B: IrqSaveBackend> Drop for IrqSaveGuard<'_, T, B> {
+    fn drop(&mut self) {
+        // SAFETY: The lock is held by this thread, taken with
+        // `lock_irqsave` which returned `flags` (type invariant).
+        unsafe { B::unlock_irqrestore(self.lock.state.get(), self.flags) };
+    }
+}

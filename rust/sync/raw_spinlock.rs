@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A raw spinlock: `raw_spinlock_t`.
+//!
+//! C header: [`include/linux/spinlock.h`](srctree/include/linux/spinlock.h).
+//!
+//! A raw spinlock spins on every preemption model, PREEMPT_RT included, so
+//! its critical sections must not sleep, allocate memory or take a
+//! `spinlock_t` (which sleeps on PREEMPT_RT). Lockdep records it with the
+//! `LD_WAIT_SPIN` wait type, so `CONFIG_PROVE_RAW_LOCK_NESTING` reports a
+//! `spinlock_t` taken inside it on any kernel (`Invalid wait context`).
+
+use super::lock::{IrqSaveBackend, Lock};
+use crate::helpers;
+use kernel::{
+    bindings,
+    ffi::{c_char, c_ulong},
+    sync::lock::Backend,
+};
+
+/// A raw spinlock protecting a `T`; see [`Lock`].
+///
+/// Create one with [`new_raw_spinlock!`], which gives each construction site
+/// its own lockdep class, or with [`Lock::new`] and a dynamic key.
+pub(crate) type RawSpinLock<T> = Lock<T, RawSpinLockBackend>;
+
+/// Creates a [`RawSpinLock`] initialiser with a static lock class for this
+/// call site, named after the site unless a name is given.
+#[macro_export]
+macro_rules! new_raw_spinlock {
+    ($inner:expr $(, $name:literal)? $(,)?) => {
+        $crate::sync::RawSpinLock::new(
+            $inner,
+            ::kernel::optional_name!($($name)?),
+            $crate::static_lock_class!(),
+        )
+    };
+}
+
+/// The `raw_spinlock_t` backend.
+pub(crate) struct RawSpinLockBackend;
+
+// SAFETY: `init` initialises the `raw_spinlock_t` with the given name and key
+// (and the spinning wait type); `lock` and `unlock` are the kernel's own
+// `raw_spin_lock()`/`raw_spin_unlock()`, which provide mutual exclusion.
+unsafe impl Backend for RawSpinLockBackend {
+    type State = bindings::raw_spinlock_t;
+    type GuardState = ();
+
+    unsafe fn init(ptr: *mut Self::State, name: *const c_char, key: *mut bindings::lock_class_key) {
+        // SAFETY: The `Backend` contract makes `ptr` valid for writes and
+        // `name` and `key` valid for as long as the lock.
+        unsafe { helpers::rcu_lab_raw_spin_lock_init(ptr, name, key) }
+    }
+
+    unsafe fn lock(ptr: *mut Self::State) -> Self::GuardState {
+        // SAFETY: `ptr` is an initialised lock (`Backend` contract).
+        unsafe { helpers::rcu_lab_raw_spin_lock(ptr) }
+    }
+
+    unsafe fn unlock(ptr: *mut Self::State, _guard_state: &Self::GuardState) {
+        // SAFETY: The caller holds the lock (`Backend` contract).
+        unsafe { helpers::rcu_lab_raw_spin_unlock(ptr) }
+    }
+}
+
+// SAFETY: These are the kernel's `raw_spin_lock_irqsave()` and
+// `raw_spin_unlock_irqrestore()`.
+unsafe impl IrqSaveBackend for RawSpinLockBackend {
+    unsafe fn lock_irqsave(ptr: *mut Self::State) -> c_ulong {
+        // SAFETY: `ptr` is an initialised lock (`Backend` contract).
+        unsafe { helpers::rcu_lab_raw_spin_lock_irqsave(ptr) }
+    }
+
+    unsafe fn unlock_irqrestore(ptr: *mut Self::State, flags: c_ulong) {
+        // SAFETY: The caller holds the lock, taken with `lock_irqsave`
+        // which returned `flags`.
+        unsafe { helpers::rcu_lab_raw_spin_unlock_irqrestore(ptr, flags) }
+    }
+}

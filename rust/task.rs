@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Scheduler-context checks and kernel threads.
+//!
+//! C header: [`include/linux/kernel.h`](srctree/include/linux/kernel.h),
+//! [`include/linux/kthread.h`](srctree/include/linux/kthread.h).
+
+use crate::helpers;
+use core::ffi::c_void;
+use kernel::{error::from_err_ptr, ffi::c_int, prelude::*, str::CStr};
+
+/// Annotates a function that may sleep.
+///
+/// With `CONFIG_DEBUG_ATOMIC_SLEEP` a call in atomic context prints
+/// `BUG: sleeping function called from invalid context`.
+pub(crate) fn might_sleep() {
+    // SAFETY: `might_sleep()` may be called from any context; that is its
+    // purpose.
+    unsafe { helpers::rcu_lab_might_sleep() };
+}
+
+/// Gives the scheduler a chance to run another task (`cond_resched()`).
+///
+/// It is a sleeping call: in atomic context it is reported like
+/// [`might_sleep`] (and does not schedule).
+pub(crate) fn cond_resched() {
+    // SAFETY: `cond_resched()` may be called from any context.
+    unsafe { helpers::rcu_lab_cond_resched() };
+}
+
+/// A kernel thread running a closure, joined by [`KThread::join`] or drop.
+///
+/// # Invariants
+///
+/// `raw` was returned by `rcu_lab_kthread_start()` and not yet joined.
+pub(crate) struct KThread {
+    raw: *mut helpers::rcu_lab_kthread,
+}
+
+// SAFETY: The handle only allows joining, which any thread may do.
+unsafe impl Send for KThread {}
+
+unsafe extern "C" fn kthread_main<F: FnOnce() + Send + 'static>(data: *mut c_void) -> c_int {
+    // SAFETY: `data` is the `KBox<F>` that `KThread::spawn` turned into a
+    // raw pointer for this thread; the thread function runs exactly once
+    // (`join` waits for it before stopping the thread).
+    let f = unsafe { KBox::<F>::from_raw(data.cast()) };
+    KBox::into_inner(f)();
+    0
+}
+
+impl KThread {
+    /// Starts a kernel thread named `rcu_lab/<name>` running `f`, bound to
+    /// `cpu` if given.
+    pub(crate) fn spawn<F: FnOnce() + Send + 'static>(
+        name: &CStr,
+        cpu: Option<u32>,
+        f: F,
+    ) -> Result<Self> {
+        let data = KBox::into_raw(KBox::new(f, GFP_KERNEL)?);
+        let cpu = cpu.map_or(-1, |c| c as c_int);
+        // SAFETY: `kthread_main::<F>` takes ownership of `data`, a `KBox<F>`;
+        // `name` is NUL-terminated and copied by the kernel.
+        let raw = unsafe {
+            helpers::rcu_lab_kthread_start(
+                Some(kthread_main::<F>),
+                data.cast(),
+                cpu,
+                name.as_char_ptr(),
+            )
+        };
+        match from_err_ptr(raw) {
+            // INVARIANT: the thread was started and is not joined.
+            Ok(raw) => Ok(KThread { raw }),
+            Err(e) => {
+                // SAFETY: The thread was not created, so `data` is still ours.
+                drop(unsafe { KBox::from_raw(data) });
+                Err(e)
+            }
+        }
+    }
+
+    /// Waits until the closure has returned and the thread has exited.
+    pub(crate) fn join(self) {
+        // `drop` does the work.
+    }
+}
+
+impl Drop for KThread {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant `raw` is a started, unjoined thread;
+        // this joins and frees it, exactly once.
+        unsafe { helpers::rcu_lab_kthread_join(self.raw) };
+    }
+}

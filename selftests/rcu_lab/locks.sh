@@ -1,0 +1,43 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The lock types (RawSpinLock, SpinLock, irqsave guards, dynamic lock class
+# keys) through /sys/kernel/debug/rcu_lab/selftest; lockdep must end with as
+# many lock classes as before the 10000 dynamic keys.  Rerun one case by
+# hand with: echo lock_nested_order > /sys/kernel/debug/rcu_lab/selftest
+. "$(dirname "$0")/lib.sh"
+
+ktap_print_header
+rcu_lab_require
+[ -f /proc/lockdep_stats ] || { ktap_skip_all "needs lockdep (/proc/lockdep_stats)"; exit "$KSFT_SKIP"; }
+ktap_set_plan 8
+rcu_lab_load
+
+for c in lock_mutual_exclusion lock_irqsave_restores lock_nested_order; do
+	rcu_lab_test "$c" rcu_lab_case $c
+done
+
+# The cases above have created the kthread and completion classes the key
+# case uses, so any change in the count below is the keys'.
+before=$(lockdep_classes)
+rcu_lab_test lock_dynamic_keys rcu_lab_case lock_dynamic_keys
+after=$(lockdep_classes)
+ktap_print_msg "lock-classes: $before before, $after after"
+rcu_lab_test "lock-classes back to $before after the dynamic keys" [ "$before" = "$after" ]
+
+msgs=$(dmesg | grep -c "selftest: unknown case 'no_such_case'")
+if echo no_such_case >"$RCU_LAB_DEBUGFS/selftest" 2>/dev/null; then ok=false; else ok=true; fi
+[ "$(dmesg | grep -c "selftest: unknown case 'no_such_case'")" -gt "$msgs" ] || ok=false
+rcu_lab_test "unknown case refused, with a dmesg line" $ok
+
+# The benchmark runs and reports every Rust/C pair (figures: make run).
+if echo locks >"$RCU_LAB_DEBUGFS/bench"; then
+	sed 's/^/# bench: /' "$RCU_LAB_DEBUGFS/bench"
+	pairs=$(grep -cE '^[a-z_():]+ +[0-9]+\.[0-9] +[0-9]+\.[0-9] +[0-9]+\.[0-9]{3}$' "$RCU_LAB_DEBUGFS/bench")
+else
+	pairs=0
+fi
+rcu_lab_test "bench locks: 5 Rust/C pairs measured ($pairs)" [ "$pairs" = 5 ]
+
+rcu_lab_test "rmmod rcu_lab" rcu_lab_unload
+ktap_finished
