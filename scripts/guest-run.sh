@@ -1,15 +1,51 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Guest side of `make run`: load rcu_lab, print and save every debugfs file,
-# unload.  Runs from the work tree (/mnt/repo).
+# Guest side of `make run`: load rcu_lab, run the benchmarks and the kernel's
+# own reference measurements in this one boot, print and save every report,
+# unload.  Runs from the work tree (/mnt/repo); reports go to
+# $RCU_LAB_RESULTS/rcu_lab/.
 set -e
 D=/sys/kernel/debug/rcu_lab
 out=${RCU_LAB_RESULTS:-/tmp}/rcu_lab
-insmod ./rcu_lab.ko
 mkdir -p "$out"
-for f in "$D"/*; do
-	echo "==> $f"
-	cat "$f" | tee "$out/$(basename "$f")"
-done
+
+insmod ./rcu_lab.ko
+echo "==> $D/info"
+tee "$out/info" <"$D/info"
+
+# refscale (same boot) measures the C raw_spinlock_t loops with its own
+# harness: "lock" and "lock-irq", one reader, as our benchmark does.
+refscale() { # scale_type -> median ns per loop
+	modprobe refscale scale_type="$1" nreaders=1 loops=20000 nruns=9 holdoff=0 || return 1
+	i=0
+	until dmesg | grep -q "^.*$1-ref-scale: END OF TEST"; do
+		i=$((i + 1))
+		[ $i -lt 300 ] || { echo "refscale $1 did not finish" >&2; rmmod refscale; return 1; }
+		sleep 1
+	done
+	rmmod refscale
+	dmesg | sed -n "/$1-ref-scale: END OF TEST/,\$p" |
+		sed -n 's/^\(\[[^]]*\][[:space:]]*\)\{0,1\}[0-9][0-9]*[[:space:]][[:space:]]*\([0-9][0-9]*\.[0-9]*\)$/\2/p' |
+		sort -n |
+		awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
+
+echo "==> lock benchmark"
+echo locks >"$D/bench"
+tee "$out/bench-locks" <"$D/bench"
+{
+	echo "# the kernel's refscale (C, its own harness), same boot: median ns per loop"
+	for t in lock lock-irq; do
+		echo "refscale_$t $(refscale $t)"
+	done
+} | tee "$out/refscale-locks"
+# Rust RawSpinLock against refscale's raw_spinlock_t loops.
+awk '
+	FNR == NR && /^refscale_lock / { ref["raw_spin_lock"] = $2 }
+	FNR == NR && /^refscale_lock-irq / { ref["raw_spin_lock_irqsave"] = $2 }
+	FNR != NR && ($1 in ref) && ref[$1] > 0 {
+		printf "%-28s rust %s ns, refscale %s ns, rust/refscale %.3f\n", $1, $2, ref[$1], $2 / ref[$1]
+	}' "$out/refscale-locks" "$out/bench-locks" | tee "$out/rust-vs-refscale"
+
 rmmod rcu_lab

@@ -105,13 +105,23 @@ fn median(v: &mut [u64]) -> u64 {
     v[v.len() / 2]
 }
 
-/// `x` as a decimal with `digits` fractional digits, from `x * 10^digits`.
-struct Fixed(u64, u32);
+/// A decimal with `D` fractional digits, held as `value * 10^D`.
+struct Fixed<const D: u32>(u64);
 
-impl core::fmt::Display for Fixed {
+impl<const D: u32> Fixed<D> {
+    /// `10^D`, evaluated at compile time (so no division can fail).
+    const SCALE: u64 = 10u64.pow(D);
+}
+
+impl<const D: u32> core::fmt::Display for Fixed<D> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let p = 10u64.pow(self.1);
-        write!(f, "{}.{:0w$}", self.0 / p, self.0 % p, w = self.1 as usize)
+        write!(
+            f,
+            "{}.{:0w$}",
+            self.0 / Self::SCALE,
+            self.0 % Self::SCALE,
+            w = D as usize
+        )
     }
 }
 
@@ -169,23 +179,18 @@ pub(super) fn run(out: &mut Text) -> Result {
     .map_err(w)?;
     for (i, v) in VARIANTS.iter().enumerate() {
         if !active(&v) {
-            writeln!(
-                out,
-                "{:<28} {:>10} {:>10} {:>7}",
-                v.name, "n/a", "n/a", "n/a"
-            )
-            .map_err(w)?;
+            writeln!(out, "{:<24} {} {} {}", v.name, "n/a", "n/a", "n/a").map_err(w)?;
             continue;
         }
         let rm = median(&mut rust[i * RUNS..(i + 1) * RUNS]);
         let cm = median(&mut cref[i * RUNS..(i + 1) * RUNS]);
         writeln!(
             out,
-            "{:<28} {:>10} {:>10} {:>7}",
+            "{:<24} {} {} {}",
             v.name,
-            Fixed(rm * 10 / LOOPS as u64, 1),
-            Fixed(cm * 10 / LOOPS as u64, 1),
-            Fixed(rm * 1000 / cm.max(1), 3)
+            Fixed::<1>(rm * 10 / LOOPS as u64),
+            Fixed::<1>(cm * 10 / LOOPS as u64),
+            Fixed::<3>(rm * 1000 / cm.max(1))
         )
         .map_err(w)?;
     }

@@ -84,7 +84,12 @@ rcu_lab_negative() {
 	ktap_finished
 }
 
-# Number of lock classes lockdep has in use.
-lockdep_classes() {
-	sed -n 's/^ *lock-classes: *\([0-9]*\).*/\1/p' /proc/lockdep_stats
+# A counter from /proc/lockdep_stats, e.g. lockdep_stat "lock-classes".
+lockdep_stat() {
+	sed -n "s/^ *$1: *\([0-9]*\).*/\1/p" /proc/lockdep_stats
+}
+
+# Names of the lock classes lockdep has in use, one per line.
+lockdep_class_names() {
+	sed -n 's/^[0-9a-f]* FD: *[0-9]* BD: *[0-9]* [^:]*: //p' /proc/lockdep
 }

@@ -10,20 +10,34 @@
 ktap_print_header
 rcu_lab_require
 [ -f /proc/lockdep_stats ] || { ktap_skip_all "needs lockdep (/proc/lockdep_stats)"; exit "$KSFT_SKIP"; }
-ktap_set_plan 8
+ktap_set_plan 9
 rcu_lab_load
 
 for c in lock_mutual_exclusion lock_irqsave_restores lock_nested_order; do
 	rcu_lab_test "$c" rcu_lab_case $c
 done
 
-# The cases above have created the kthread and completion classes the key
-# case uses, so any change in the count below is the keys'.
-before=$(lockdep_classes)
+# Every dynamic key's class must be zapped and freed. Other kernel code may
+# use a lock for the first time meanwhile (writeback timers, workqueues):
+# those new classes are listed and set apart, by name.
+n0=$(lockdep_stat lock-classes)
+z0=$(lockdep_stat "zapped classes")
+lockdep_class_names >/tmp/classes.before
 rcu_lab_test lock_dynamic_keys rcu_lab_case lock_dynamic_keys
-after=$(lockdep_classes)
-ktap_print_msg "lock-classes: $before before, $after after"
-rcu_lab_test "lock-classes back to $before after the dynamic keys" [ "$before" = "$after" ]
+n1=$(lockdep_stat lock-classes)
+z1=$(lockdep_stat "zapped classes")
+lockdep_class_names >/tmp/classes.after
+left=$(grep -c '^rcu_lab_dynamic' /tmp/classes.after)
+# Multiset difference: classes in "after" that "before" did not have.
+awk 'NR == FNR { seen[$0]++; next } seen[$0]-- <= 0' /tmp/classes.before /tmp/classes.after |
+	grep -v '^rcu_lab_dynamic' >/tmp/classes.new
+other=$(grep -c . /tmp/classes.new)
+sed 's/^/# new class elsewhere in the kernel: /' /tmp/classes.new
+ktap_print_msg "lock-classes $n0 -> $n1, zapped classes $z0 -> $z1, rcu_lab_dynamic left: $left"
+rcu_lab_test "10000 dynamic classes zapped ($((z1 - z0)))" [ $((z1 - z0)) = 10000 ]
+back=false
+[ $((n1 - n0)) = "$other" ] && [ "$left" = 0 ] && back=true
+rcu_lab_test "lock-classes back to $n0 apart from $other new elsewhere, none left of ours" $back
 
 msgs=$(dmesg | grep -c "selftest: unknown case 'no_such_case'")
 if echo no_such_case >"$RCU_LAB_DEBUGFS/selftest" 2>/dev/null; then ok=false; else ok=true; fi
