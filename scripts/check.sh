@@ -114,7 +114,7 @@ rc=$? bad=1
 [ $rc = 125 ] && grep -q 'rcu_lab_splat: panic requested' "$R/runner-panic/console.log" &&
 	! qemu_left "$R/runner-panic" && bad=0
 single "VM runner: panic -> status 125 (got $rc)" $bad
-"$here/vm-run" --kernel "$kdir" --no-kmemleak --quiet --timeout 40 --results "$R/runner-hang" \
+"$here/vm-run" --kernel "$kdir" --no-kmemleak --quiet --timeout 30 --results "$R/runner-hang" \
 	-- sleep 600
 rc=$? bad=1
 [ $rc = 124 ] && ! qemu_left "$R/runner-hang" && bad=0
@@ -124,7 +124,8 @@ for t in "$top"/selftests/rcu_lab/negative/*.sh; do
 	name=$(basename "$t" .sh)
 	expect=$(sed -n 's/^# expect: //p' "$t")
 	step "negative test $name (own boot; the gate must see exactly $expect)"
-	"$here/vm-run" --kernel "$kdir" --smp "$smp" --mem "$mem" --expect "$expect" \
+	# Leaks are the main suite's business: no kmemleak scan here.
+	"$here/vm-run" --kernel "$kdir" --smp "$smp" --mem "$mem" --expect "$expect" --no-kmemleak \
 		--results "$R/negative-$name" -- sh "selftests/rcu_lab/negative/$name.sh"
 	if [ -f "$R/negative-$name/gate.ktap" ]; then
 		tally "VM: negative/$name" "$("$here/ktap_count.py" \

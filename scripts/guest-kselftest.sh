@@ -16,9 +16,9 @@ suite=$(basename "$dir")
 if [ $# -gt 0 ]; then
 	progs=$*
 else
-	# TEST_PROGS := a.sh b.sh \ (continuation lines allowed)
-	progs=$(sed -n '/^TEST_PROGS/,/[^\\]$/p' "$dir/Makefile" |
-		sed 's/^TEST_PROGS[ \t]*[:+]*=//; s/\\$//')
+	# TEST_PROGS := a.sh b.sh \ (continuation lines, += allowed)
+	progs=$(awk '/^TEST_PROGS[ \t]*[:+]?=/ { on = 1; sub(/^TEST_PROGS[ \t]*[:+]?=/, "") }
+		on { more = sub(/\\$/, ""); print; if (!more) on = 0 }' "$dir/Makefile")
 fi
 timeout=$(sed -n 's/^timeout=//p' "$dir/settings" 2>/dev/null)
 timeout=${timeout:-45}

@@ -22,7 +22,7 @@ use core::fmt::Write;
 use kernel::prelude::*;
 
 const LOOPS: usize = 20_000;
-const RUNS: usize = 9;
+const RUNS: usize = 15;
 
 struct Locks {
     raw: Pin<KBox<RawSpinLock<()>>>,
