@@ -42,7 +42,23 @@ src=$RCU_LAB_CACHE/src/linux-source-$srcver
 build=$RCU_LAB_CACHE/kernel/$model-$key
 kmake=(make -C "$src" O="$build" LLVM=1 RUSTC="$KRUSTC" BINDGEN="$BINDGEN")
 
+# Installs the kernel's modules (with depmod data) into $build/modroot.
+install_modules() {
+	command -v depmod >/dev/null || PATH=$PATH:/sbin:/usr/sbin
+	command -v depmod >/dev/null || die "depmod not found (Debian package kmod; run scripts/deps.sh)"
+	rm -rf "$build/modroot"
+	"${kmake[@]}" INSTALL_MOD_PATH="$build/modroot" modules_install >>"$log" 2>&1 ||
+		{ tail -30 "$log"; die "modules_install failed"; }
+	ls "$build"/modroot/lib/modules/*/modules.dep >/dev/null 2>&1 ||
+		die "modules_install wrote no modules.dep (see $log)"
+}
+
+log=$build/build.log
 if [ -f "$build/.rcu_lab-complete" ]; then
+	if ! ls "$build"/modroot/lib/modules/*/modules.dep >/dev/null 2>&1; then
+		step "reinstalling kernel modules with depmod data"
+		install_modules
+	fi
 	info "kernel $model-$key is cached in $build"
 	echo "$build"
 	exit 0
@@ -59,7 +75,6 @@ if [ ! -f "$src/.rcu_lab-unpacked" ]; then
 fi
 
 mkdir -p "$build"
-log=$build/build.log
 : >"$log"
 
 step "configuring kernel $model-$key (tinyconfig + ${frags[*]##*/})"
@@ -109,9 +124,7 @@ fi
 trap - EXIT INT TERM
 
 step "installing kernel modules into $build/modroot"
-rm -rf "$build/modroot"
-"${kmake[@]}" INSTALL_MOD_PATH="$build/modroot" modules_install >>"$log" 2>&1 ||
-	{ tail -30 "$log"; die "modules_install failed"; }
+install_modules
 
 touch "$build/.rcu_lab-complete"
 # Keep the three newest builds of this model; each is about 0.5 GiB.

@@ -7,7 +7,8 @@
 # (rustc-web/rust-web-src: the kernel compiles `core` from source, so the two
 # must be the same version), clang/lld/llvm (LLVM=1; KASAN with Rust needs a
 # clang-built kernel), QEMU, a static busybox for the initramfs, the kernel's
-# build dependencies and python3 for the host-side result tools.
+# build dependencies, kmod (depmod, so the guest can modprobe the kernel's
+# refscale/rcuscale/locktorture) and python3 for the host-side result tools.
 # crates.io: bindgen-cli 0.69.5 (Debian's bindgen 0.60 is older than the
 # kernel's minimum 0.65.1), installed into the cache, not the work tree.
 #
@@ -19,7 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 PKGS=(linux-source-6.12 rustc-web rust-web-src clang lld llvm libclang-dev
       qemu-system-x86 busybox-static flex bison bc cpio libelf-dev libssl-dev
-      make python3 xz-utils)
+      make python3 xz-utils kmod)
 BINDGEN_VERSION=0.69.5
 
 missing=()
