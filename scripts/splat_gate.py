@@ -69,8 +69,15 @@ TAINT_BY_KIND = {
     "ubsan": {9},
     "soft-lockup": {14},
 }
-# Reports that turn lockdep off (all lockdep reports but RCU usage).
+# Reports that turn lockdep off: every lockdep report but RCU usage, and
+# KASAN (end_report() adds its taint with LOCKDEP_NOW_UNRELIABLE).
 LOCKDEP_OFF_KINDS = {k for k in KINDS if k.startswith("lockdep-") and k != "lockdep-rcu"}
+LOCKDEP_OFF_KINDS.add("kasan")
+
+# The line __warn() prints after the message of a WARN(). When that message
+# was itself a report header (ODEBUG: ...), both lines are one report.
+WARN_TRAILER = re.compile(r"WARNING: CPU: \d+ PID: \d+ at ")
+WARN_TRAILER_DISTANCE = 2
 
 
 def classify(line):
@@ -82,12 +89,20 @@ def classify(line):
 
 
 def find_reports(lines):
-    """Return [(kind, index)] for every report header in `lines`."""
+    """Return [(kind, index)] for every report header in `lines`.
+
+    The `WARNING: CPU:` trailer of a WARN() whose message was a report
+    header of its own, a line or two above, belongs to that report.
+    """
     found = []
     for i, line in enumerate(lines):
         kind = classify(line)
-        if kind:
-            found.append((kind, i))
+        if not kind:
+            continue
+        if (kind == "warning" and WARN_TRAILER.search(line) and found
+                and found[-1][0] != "warning" and i - found[-1][1] <= WARN_TRAILER_DISTANCE):
+            continue
+        found.append((kind, i))
     return found
 
 

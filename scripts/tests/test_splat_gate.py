@@ -124,6 +124,33 @@ class Gate(unittest.TestCase):
         ok, _ = run_gate(results_dir(CLEAN + line), "lockdep-invalid-wait-context")
         self.assertFalse(ok)
 
+    def test_warn_trailer_belongs_to_the_report_above(self):
+        # WARN(1, "ODEBUG: ...") as lib/debugobjects.c prints it in 6.12.
+        odebug = (HEADERS["odebug"] + "\n"
+                  "[   12.1] WARNING: CPU: 0 PID: 80 at lib/debugobjects.c:514 "
+                  "debug_print_object+0x1a3/0x2b0\n"
+                  "[   12.1] Modules linked in: rcu_lab(O)\n")
+        self.assertEqual([k for k, _ in splat_gate.find_reports(odebug.splitlines())],
+                         ["odebug"])
+        ok, out = run_gate(results_dir(CLEAN + odebug, t1=str((1 << 9) | (1 << 12))), "odebug")
+        self.assertTrue(ok, out)
+        # A WARN of its own, far from any header, is still a report.
+        far = HEADERS["odebug"] + "\n" + "\n".join(["[   12.1] x"] * 3) + "\n" + HEADERS["warning"]
+        self.assertEqual([k for k, _ in splat_gate.find_reports(far.splitlines())],
+                         ["odebug", "warning"])
+        # Two WARNs in a row are two reports.
+        two = HEADERS["warning"] + "\n" + HEADERS["warning"]
+        self.assertEqual(len(splat_gate.find_reports(two.splitlines())), 2)
+
+    def test_expected_kasan_report_turns_lockdep_off(self):
+        line = HEADERS["kasan"]
+        taint = str((1 << 5) | (1 << 12))
+        ok, out = run_gate(results_dir(CLEAN + line, stats=" debug_locks:  0\n", t1=taint),
+                           "kasan")
+        self.assertTrue(ok, out)
+        ok, _ = run_gate(results_dir(CLEAN + line, t1=taint), "kasan")
+        self.assertFalse(ok)
+
     def test_expected_sleep_report_allows_its_warn_taint(self):
         line = HEADERS["sleep-in-atomic"]
         ok, out = run_gate(results_dir(CLEAN + line, t1=str((1 << 9) | (1 << 12))),
