@@ -54,12 +54,34 @@ install_modules() {
 }
 
 log=$build/build.log
-if [ -f "$build/.rcu_lab-complete" ]; then
-	if ! ls "$build"/modroot/lib/modules/*/modules.dep >/dev/null 2>&1; then
-		step "reinstalling kernel modules with depmod data"
-		install_modules
-	fi
+cached() {
+	[ -f "$build/.rcu_lab-complete" ] &&
+		ls "$build"/modroot/lib/modules/*/modules.dep >/dev/null 2>&1
+}
+if cached; then
 	info "kernel $model-$key is cached in $build"
+	echo "$build"
+	exit 0
+fi
+
+# One build at a time in the cache: two makes in one build directory
+# corrupt it (and share the unpacked source). The lock lives on fd 9 until
+# this script and the make it starts have exited.
+mkdir -p "$RCU_LAB_CACHE"
+exec 9>"$RCU_LAB_CACHE/.kernel-build.lock"
+if ! flock -n 9; then
+	info "another kernel build is running in $RCU_LAB_CACHE; waiting for it"
+	flock 9
+fi
+# It may have built this very kernel.
+if cached; then
+	info "kernel $model-$key is cached in $build"
+	echo "$build"
+	exit 0
+fi
+if [ -f "$build/.rcu_lab-complete" ]; then
+	step "reinstalling kernel modules with depmod data"
+	install_modules
 	echo "$build"
 	exit 0
 fi
