@@ -7,7 +7,7 @@
 //! are plain text tables with a `#` header that states the method.
 //! Timings under QEMU TCG mean something only as ratios within one boot.
 
-use crate::debugfs::{FileOps, SeqFile};
+use crate::debugfs::{self, FileOps, SeqFile};
 use core::fmt;
 use kernel::{new_mutex, prelude::*, sync::Mutex};
 
@@ -78,10 +78,10 @@ impl FileOps for Bench {
     }
 
     fn write(&self, input: &[u8]) -> Result {
-        let name = core::str::from_utf8(input).map_err(|_| EINVAL)?.trim();
+        let name = debugfs::written_text("bench", input)?;
         let Some(b) = BENCHMARKS.iter().find(|b| b.name == name) else {
             pr_warn!(
-                "rcu_lab: bench: unknown benchmark '{}'\n",
+                "bench: unknown benchmark '{}'\n",
                 name.escape_debug()
             );
             return Err(EINVAL);
@@ -89,7 +89,7 @@ impl FileOps for Bench {
         let mut last = self.last.lock();
         let mut text = Text::new();
         (b.run)(&mut text)?;
-        pr_info!("rcu_lab: bench: {} done\n", b.name);
+        pr_info!("bench: {} done\n", b.name);
         *last = Some(text.0);
         Ok(())
     }

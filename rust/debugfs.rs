@@ -52,6 +52,19 @@ impl fmt::Write for SeqFile<'_> {
     }
 }
 
+/// The text of a write to debugfs file `file`, without surrounding blanks.
+///
+/// Input that is not UTF-8 is refused with `EINVAL` and a dmesg line.
+pub(crate) fn written_text<'a>(file: &str, input: &'a [u8]) -> Result<&'a str> {
+    match core::str::from_utf8(input) {
+        Ok(text) => Ok(text.trim()),
+        Err(_) => {
+            pr_warn!("{}: write refused: not UTF-8 text\n", file);
+            Err(EINVAL)
+        }
+    }
+}
+
 /// The behaviour of one debugfs file.
 pub(crate) trait FileOps: Send + Sync + 'static {
     /// Whether the file accepts writes (mode 0644 instead of 0444).
@@ -189,7 +202,7 @@ impl Dir {
             None => {
                 // SAFETY: No file was created, so nothing else has `data`.
                 unsafe { release::<T>(data) };
-                pr_err!("rcu_lab: cannot create debugfs file {}\n", name);
+                pr_err!("cannot create debugfs file {}\n", name);
                 return Err(ENOMEM);
             }
         };

@@ -15,7 +15,7 @@
 //! report on purpose and belong in a boot of their own. An unknown name
 //! fails with `EINVAL` and a dmesg line. Cases run one at a time.
 
-use crate::debugfs::{FileOps, SeqFile};
+use crate::debugfs::{self, FileOps, SeqFile};
 use kernel::{fmt, new_mutex, prelude::*, str::CString, sync::Mutex};
 
 mod locks;
@@ -92,10 +92,10 @@ impl FileOps for Selftest {
     }
 
     fn write(&self, input: &[u8]) -> Result {
-        let name = core::str::from_utf8(input).map_err(|_| EINVAL)?.trim();
+        let name = debugfs::written_text("selftest", input)?;
         let Some(case) = cases().find(|c| c.name == name) else {
             pr_warn!(
-                "rcu_lab: selftest: unknown case '{}'\n",
+                "selftest: unknown case '{}'\n",
                 name.escape_debug()
             );
             return Err(EINVAL);
@@ -114,7 +114,7 @@ impl FileOps for Selftest {
                 e.to_errno()
             ))?,
         };
-        pr_info!("rcu_lab: selftest: {}\n", &*line);
+        pr_info!("selftest: {}\n", &*line);
         *last = Some(line);
         Ok(())
     }

@@ -2,13 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # /sys/kernel/debug/rcu_lab/ appears and disappears with the module; bad
-# writes are refused with an error and a dmesg line; unloading while a file
-# is open is refused until it is closed.
+# writes (to a read-only file, not UTF-8) are refused with an error and a
+# dmesg line; unloading while a file is open is refused until it is closed.
 . "$(dirname "$0")/lib.sh"
 
 ktap_print_header
 rcu_lab_require
-ktap_set_plan 6
+ktap_set_plan 7
 
 rcu_lab_test "no $RCU_LAB_DEBUGFS before insmod" [ ! -e "$RCU_LAB_DEBUGFS" ]
 
@@ -27,6 +27,16 @@ fi
 after=$(dmesg | grep -c 'rcu_lab: info is read-only')
 [ "$after" -gt "$before" ] || ok=false
 rcu_lab_test "write to info refused, with a dmesg line" $ok
+
+before=$(dmesg | grep -c 'selftest: write refused: not UTF-8 text')
+if printf '\377\376\n' >"$RCU_LAB_DEBUGFS/selftest" 2>/dev/null; then
+	ok=false
+else
+	ok=true
+fi
+after=$(dmesg | grep -c 'selftest: write refused: not UTF-8 text')
+[ "$after" -gt "$before" ] || ok=false
+rcu_lab_test "non-UTF-8 write to selftest refused, with a dmesg line" $ok
 
 # An open file pins the module: rmmod must fail until it is closed.
 exec 3<"$RCU_LAB_DEBUGFS/info"
