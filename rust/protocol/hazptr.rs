@@ -13,14 +13,22 @@
 //! # Nesting and the wildcard
 //!
 //! A slot belongs to a CPU, and while a task holds it (preemption off) an
-//! interrupt, a softirq or an NMI on that CPU may want one too. Such a nested
-//! user finds the slot occupied and stores [`WILDCARD`] instead of its own
-//! address: the wildcard matches every address in [`synchronize`], so it
-//! covers both the nested user's address and the outer one's. Only the
-//! outermost user clears the slot. Interrupts nest strictly (the nested user
-//! is done before the outer one runs again), so the slot never needs a count.
-//! Paul McKenney's caveat applies: while a slot holds the wildcard every
-//! [`synchronize`] waits for that CPU, as with RCU; nesting should be rare.
+//! interrupt, a softirq or an NMI on that CPU may want one too, and so may
+//! the same task for a second object. Such a nested user finds the slot in
+//! use and stores [`WILDCARD`] instead of its own address: the wildcard
+//! matches every address in [`synchronize`], so it covers both the nested
+//! user's address and the outer one's. Paul McKenney's caveat applies: while
+//! a slot holds the wildcard every [`synchronize`] waits for that CPU, as with
+//! RCU; nesting should be rare.
+//!
+//! Who clears the slot: in C, `shazptr_clear()` lets only the outermost user
+//! clear it, which relies on users releasing in the reverse order of
+//! acquiring. Interrupts do, but Rust guards may be dropped in any order: a
+//! task holding `a` and then `b` (nested, wildcard) that drops `a` first
+//! would clear the slot under `b`. So each CPU also keeps a nesting depth:
+//! every user increments it, and the one that brings it back to zero clears
+//! the slot. Only this CPU touches its depth, and interrupts leave it as they
+//! found it, so plain loads and stores suffice (as for `preempt_count`).
 //!
 //! # Memory ordering
 //!
@@ -32,7 +40,7 @@
 //! r3: smp_mb()
 //! r4: b = subscribe(cell)        if b != a: publish b, smp_mb(), re-load
 //!     ... use *a ...
-//! r5: slot = EMPTY               release store (outermost user only)
+//! r5: slot = EMPTY               release store (by the last user out)
 //! ```
 //!
 //! Updater:
@@ -93,13 +101,21 @@ pub(crate) const EMPTY: usize = 0;
 /// Value of a slot that protects everything (`SHAZPTR_WILDCARD`).
 pub(crate) const WILDCARD: usize = usize::MAX;
 
+/// The current CPU's slot and nesting depth.
+pub(crate) struct Local<'a, W> {
+    /// The hazard-pointer slot, read by every CPU's [`synchronize`].
+    pub(crate) slot: &'a W,
+    /// Users of the slot on this CPU; only this CPU touches it.
+    pub(crate) depth: &'a W,
+}
+
 /// What the protocol needs from the machine it runs on.
 pub(crate) trait Cpus {
-    /// A hazard-pointer slot.
+    /// A word of a CPU's hazard-pointer state.
     type Slot: AtomicWord;
 
-    /// Disables preemption and returns the current CPU's slot.
-    fn enter(&self) -> &Self::Slot;
+    /// Disables preemption and returns the current CPU's slot and depth.
+    fn enter(&self) -> Local<'_, Self::Slot>;
 
     /// Enables preemption again; pairs with [`Cpus::enter`].
     fn exit(&self);
@@ -128,13 +144,14 @@ pub(crate) trait Cpus {
 ///
 /// # Invariants
 ///
-/// `slot` is the current CPU's slot, preemption is disabled (by
-/// [`Cpus::enter`]), and the slot holds the protected address or
-/// [`WILDCARD`] until [`release`]. `outermost` tells whether this user found
-/// the slot empty and so owns it.
+/// `local` is the current CPU's state, preemption is disabled (by
+/// [`Cpus::enter`]), this user is counted in `local.depth`, and the slot
+/// holds the protected address or [`WILDCARD`] until the depth drops to 0.
+/// `outermost` tells whether this user found the depth at 0 and so wrote
+/// its own address.
 #[must_use = "a held slot blocks synchronize() until released"]
 pub(crate) struct Held<'a, S> {
-    slot: &'a S,
+    local: Local<'a, S>,
     outermost: bool,
 }
 
@@ -150,16 +167,21 @@ impl<S> Held<'_, S> {
 #[inline(always)]
 pub(crate) fn acquire<C: Cpus>(cpus: &C, addr: usize) -> Held<'_, C::Slot> {
     debug_assert!(addr != EMPTY && addr != WILDCARD);
-    let slot = cpus.enter();
-    // Only this CPU writes its slot, and nested users are done before we
-    // run again, so a relaxed load sees the current owner.
-    let outermost = slot.load(Relaxed) == EMPTY;
+    let local = cpus.enter();
+    // Only this CPU touches its depth, and interrupts restore it before we
+    // run again, so plain (relaxed) accesses see the current count.
+    let depth = local.depth.load(Relaxed);
     cpus.irq_window();
-    // INVARIANT: the slot holds `addr`, or the wildcard when an outer user
-    // on this CPU owns it.
-    slot.store(if outermost { addr } else { WILDCARD }, Release);
+    local.depth.store(depth + 1, Relaxed);
+    cpus.irq_window();
+    let outermost = depth == 0;
+    // INVARIANT: counted in the depth; the slot holds `addr`, or the
+    // wildcard when another user on this CPU holds it too.
+    local
+        .slot
+        .store(if outermost { addr } else { WILDCARD }, Release);
     cpus.smp_mb();
-    Held { slot, outermost }
+    Held { local, outermost }
 }
 
 /// Protects the object whose address `cell` publishes: load, publish,
@@ -191,17 +213,21 @@ pub(crate) fn protect<'a, C: Cpus, W: AtomicWord>(
         // nested user keeps the wildcard, which covers it already.
         addr = again;
         if held.outermost {
-            held.slot.store(addr, Release);
+            held.local.slot.store(addr, Release);
         }
         cpus.smp_mb();
     }
 }
 
-/// Gives a slot back; only the outermost user empties it (r5 above).
+/// Gives a slot back; the last user on this CPU empties it (r5 above),
+/// whatever order the users release in.
 #[inline(always)]
 pub(crate) fn release<C: Cpus>(cpus: &C, held: Held<'_, C::Slot>) {
-    if held.outermost {
-        held.slot.store(EMPTY, Release);
+    let depth = held.local.depth.load(Relaxed) - 1;
+    held.local.depth.store(depth, Relaxed);
+    cpus.irq_window();
+    if depth == 0 {
+        held.local.slot.store(EMPTY, Release);
     }
     cpus.exit();
 }

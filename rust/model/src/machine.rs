@@ -59,9 +59,23 @@ pub(crate) enum Barrier {
 /// A nested reader run at the `n`th interrupt window of the outer one.
 type Irq<S> = (usize, Box<dyn FnOnce(&ModelCpu<S>)>);
 
+/// The per-CPU hazard-pointer state of a model machine.
+pub(crate) struct Machine<S> {
+    slots: Vec<S>,
+    depths: Vec<S>,
+}
+
+/// A machine of `n` CPUs whose words are made by `new`.
+pub(crate) fn machine<S>(n: usize, new: impl Fn() -> S) -> Arc<Machine<S>> {
+    Arc::new(Machine {
+        slots: (0..n).map(|_| new()).collect(),
+        depths: (0..n).map(|_| new()).collect(),
+    })
+}
+
 /// One CPU of the model machine, used by one loom thread.
 pub(crate) struct ModelCpu<S: 'static> {
-    slots: Arc<Vec<S>>,
+    machine: Arc<Machine<S>>,
     me: usize,
     barrier: Barrier,
     windows: Cell<usize>,
@@ -69,10 +83,10 @@ pub(crate) struct ModelCpu<S: 'static> {
 }
 
 impl<S: AtomicWord> ModelCpu<S> {
-    /// CPU `me` of a machine whose slots are `slots`.
-    pub(crate) fn new(slots: &Arc<Vec<S>>, me: usize, barrier: Barrier) -> Self {
+    /// CPU `me` of `machine`.
+    pub(crate) fn new(machine: &Arc<Machine<S>>, me: usize, barrier: Barrier) -> Self {
         Self {
-            slots: slots.clone(),
+            machine: machine.clone(),
             me,
             barrier,
             windows: Cell::new(0),
@@ -95,14 +109,17 @@ impl<S: AtomicWord> ModelCpu<S> {
 impl<S: AtomicWord> hazptr::Cpus for ModelCpu<S> {
     type Slot = S;
 
-    fn enter(&self) -> &S {
-        &self.slots[self.me]
+    fn enter(&self) -> hazptr::Local<'_, S> {
+        hazptr::Local {
+            slot: &self.machine.slots[self.me],
+            depth: &self.machine.depths[self.me],
+        }
     }
 
     fn exit(&self) {}
 
     fn for_each_slot(&self, mut f: impl FnMut(&S)) {
-        for s in self.slots.iter() {
+        for s in self.machine.slots.iter() {
             f(s);
         }
     }
