@@ -12,7 +12,10 @@ use core::fmt;
 use kernel::{new_mutex, prelude::*, sync::Mutex};
 
 mod c_reference;
+mod grace_periods;
 mod locks;
+mod measure;
+mod readers;
 
 /// Report text being built.
 pub(crate) struct Text(KVec<u8>);
@@ -38,11 +41,23 @@ struct Benchmark {
     run: fn(&mut Text) -> Result,
 }
 
-const BENCHMARKS: &[Benchmark] = &[Benchmark {
-    name: "locks",
-    about: "lock+unlock cost of the Rust lock types against the same C loops",
-    run: locks::run,
-}];
+const BENCHMARKS: &[Benchmark] = &[
+    Benchmark {
+        name: "locks",
+        about: "lock+unlock cost of the Rust lock types against the same C loops",
+        run: locks::run,
+    },
+    Benchmark {
+        name: "readers",
+        about: "read-section cost of RCU and hazard-pointer guards against C rcu_read_lock()",
+        run: readers::run,
+    },
+    Benchmark {
+        name: "gp",
+        about: "update-side wait: synchronize_rcu (normal, expedited) vs hazard pointers",
+        run: grace_periods::run,
+    },
+];
 
 /// The `bench` file.
 #[pin_data]
@@ -80,10 +95,7 @@ impl FileOps for Bench {
     fn write(&self, input: &[u8]) -> Result {
         let name = debugfs::written_text("bench", input)?;
         let Some(b) = BENCHMARKS.iter().find(|b| b.name == name) else {
-            pr_warn!(
-                "bench: unknown benchmark '{}'\n",
-                name.escape_debug()
-            );
+            pr_warn!("bench: unknown benchmark '{}'\n", name.escape_debug());
             return Err(EINVAL);
         };
         let mut last = self.last.lock();

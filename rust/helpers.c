@@ -8,13 +8,16 @@
 #include <linux/debugfs.h>
 #include <linux/err.h>
 #include <linux/fs.h>
+#include <linux/hrtimer.h>
 #include <linux/irqflags.h>
 #include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/timekeeping.h>
 #include <linux/lockdep.h>
 #include <linux/module.h>
+#include <linux/percpu.h>
 #include <linux/preempt.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
 #include <linux/seq_file.h>
@@ -254,6 +257,60 @@ unsigned long rcu_lab_spin_lock_irqsave(spinlock_t *lock)
 void rcu_lab_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
 {
 	spin_unlock_irqrestore(lock, flags);
+}
+
+void rcu_lab_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+
+void rcu_lab_rcu_read_unlock(void)
+{
+	rcu_read_unlock();
+}
+
+bool rcu_lab_rcu_read_lock_held(void)
+{
+	return rcu_read_lock_held();
+}
+
+/*
+ * The hazard-pointer state (rust/hazptr.rs).  Only Rust code reads and
+ * writes it, atomically; zero is the empty slot and depth.
+ */
+static DEFINE_PER_CPU_ALIGNED(struct rcu_lab_hazptr_cpu, rcu_lab_hazptr_cpus);
+
+struct rcu_lab_hazptr_cpu *rcu_lab_hazptr_enter(void)
+{
+	preempt_disable();
+	return this_cpu_ptr(&rcu_lab_hazptr_cpus);
+}
+
+void rcu_lab_hazptr_exit(void)
+{
+	preempt_enable();
+}
+
+unsigned long *rcu_lab_hazptr_slot(int cpu)
+{
+	return &per_cpu_ptr(&rcu_lab_hazptr_cpus, cpu)->slot;
+}
+
+int rcu_lab_next_possible_cpu(int cpu)
+{
+	unsigned int next = cpumask_next(cpu, cpu_possible_mask);
+
+	return next < nr_cpu_ids ? next : -1;
+}
+
+void rcu_lab_hrtimer_start(struct hrtimer *timer, u64 ns, int mode)
+{
+	hrtimer_start(timer, ns_to_ktime(ns), mode);
+}
+
+void rcu_lab_hrtimer_forward_now(struct hrtimer *timer, u64 period_ns)
+{
+	hrtimer_forward_now(timer, ns_to_ktime(period_ns));
 }
 
 struct rcu_lab_kthread {

@@ -12,6 +12,7 @@
 #include <linux/types.h>
 
 struct dentry;
+struct hrtimer;
 struct lock_class_key;
 struct seq_file;
 struct rcu_lab_kthread;
@@ -76,10 +77,40 @@ struct rcu_lab_kthread *rcu_lab_kthread_start(int (*fn)(void *data),
 					      const char *name);
 int rcu_lab_kthread_join(struct rcu_lab_kthread *k);
 
+/* RCU read side: rcu_read_lock() with its lockdep annotation. */
+void rcu_lab_rcu_read_lock(void);
+void rcu_lab_rcu_read_unlock(void);
+bool rcu_lab_rcu_read_lock_held(void);
+
+/*
+ * Hazard-pointer state, one per possible CPU in the module's per-CPU data:
+ * the slot every CPU reads, and the nesting depth only its CPU touches.
+ * rcu_lab_hazptr_enter() disables preemption and returns the current CPU's;
+ * rcu_lab_hazptr_exit() enables preemption again.
+ */
+struct rcu_lab_hazptr_cpu {
+	unsigned long slot;
+	unsigned long depth;
+};
+
+struct rcu_lab_hazptr_cpu *rcu_lab_hazptr_enter(void);
+void rcu_lab_hazptr_exit(void);
+unsigned long *rcu_lab_hazptr_slot(int cpu);
+/* The next possible CPU after cpu (-1 to start), or -1 after the last. */
+int rcu_lab_next_possible_cpu(int cpu);
+
+/* hrtimer: start relative to now, and push the expiry one period on. */
+void rcu_lab_hrtimer_start(struct hrtimer *timer, u64 ns, int mode);
+void rcu_lab_hrtimer_forward_now(struct hrtimer *timer, u64 period_ns);
+
 /* C reference loops of the lock benchmark (bench/lock_loops.c). */
 void rcu_lab_ref_raw_lock_loop(unsigned long n);
 void rcu_lab_ref_raw_lock_irqsave_loop(unsigned long n);
 void rcu_lab_ref_spin_lock_loop(unsigned long n);
 void rcu_lab_ref_spin_lock_irqsave_loop(unsigned long n);
+
+/* C reference loops of the reader benchmark (bench/reader_loops.c). */
+void rcu_lab_ref_rcu_read_loop(unsigned long n);
+void rcu_lab_ref_rcu_read_nolockdep_loop(unsigned long n);
 
 #endif /* RCU_LAB_HELPERS_H */

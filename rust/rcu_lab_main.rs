@@ -4,18 +4,23 @@
 //! Rust types, and experiments that use them.
 //!
 //! This is the crate root of `rcu_lab.ko`. Safe wrapper types live in their
-//! own files ([`sync`] for locks and lock classes, [`rcu`], [`debugfs`],
-//! [`task`], [`irq`], [`system`], [`time`]); the C shim they
-//! call is `rust/helpers.c`. [`selftests`] holds the in-kernel test cases and [`bench`] the
+//! own files ([`sync`] for locks and lock classes, [`rcu`] and [`hazptr`]
+//! for deferred reclamation, [`debugfs`], [`hrtimer`], [`task`], [`irq`],
+//! [`system`], [`time`]); the lock-free algorithms they share with the host
+//! model checker are in [`protocol`]; the C shim they call is
+//! `rust/helpers.c`. [`selftests`] holds the in-kernel test cases and [`bench`] the
 //! micro-benchmarks; both use only the safe types. Results are read under `/sys/kernel/debug/rcu_lab/`.
 
 use kernel::{c_str, prelude::*, sync::Arc};
 
 mod bench;
 mod debugfs;
+mod hazptr;
 mod helpers;
+mod hrtimer;
 mod info;
 mod irq;
+mod protocol;
 mod rcu;
 mod selftests;
 mod sync;
@@ -64,8 +69,10 @@ impl Drop for RcuLab {
     fn drop(&mut self) {
         // No new work can start once the files are gone ...
         drop(self.debugfs.take());
-        // ... and no callback of ours may run after the text is freed.
+        // ... and no callback of ours may run after the text is freed (nor
+        // any kfree_rcu() of ours be pending: leak checks see the truth).
         rcu::barrier();
+        rcu::kvfree_barrier();
         pr_info!("rcu_lab unloaded\n");
     }
 }

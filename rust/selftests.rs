@@ -18,7 +18,10 @@
 use crate::debugfs::{self, FileOps, SeqFile};
 use kernel::{fmt, new_mutex, prelude::*, str::CString, sync::Mutex};
 
+mod hazptr;
 mod locks;
+mod rcu;
+mod stress;
 
 /// What a case found: whether it passed, and what it measured.
 pub(crate) struct Outcome {
@@ -49,7 +52,9 @@ pub(crate) struct Case {
 }
 
 fn cases() -> impl Iterator<Item = &'static Case> {
-    locks::CASES.iter()
+    [locks::CASES, rcu::CASES, hazptr::CASES]
+        .into_iter()
+        .flatten()
 }
 
 /// The `selftest` file.
@@ -94,10 +99,7 @@ impl FileOps for Selftest {
     fn write(&self, input: &[u8]) -> Result {
         let name = debugfs::written_text("selftest", input)?;
         let Some(case) = cases().find(|c| c.name == name) else {
-            pr_warn!(
-                "selftest: unknown case '{}'\n",
-                name.escape_debug()
-            );
+            pr_warn!("selftest: unknown case '{}'\n", name.escape_debug());
             return Err(EINVAL);
         };
         let mut last = self.last.lock();

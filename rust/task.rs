@@ -7,7 +7,7 @@
 
 use crate::helpers;
 use core::ffi::c_void;
-use kernel::{error::from_err_ptr, ffi::c_int, prelude::*, str::CStr};
+use kernel::{error::from_err_ptr, ffi::c_int, new_mutex, prelude::*, str::CStr, sync::Arc};
 
 /// Annotates a function that may sleep.
 ///
@@ -78,6 +78,21 @@ impl KThread {
                 Err(e)
             }
         }
+    }
+
+    /// Runs `f` on a kernel thread named `rcu_lab/<name>`, bound to `cpu` if
+    /// given, waits for it and returns its result.
+    pub(crate) fn run<R: Send + 'static>(
+        name: &CStr,
+        cpu: Option<u32>,
+        f: impl FnOnce() -> R + Send + 'static,
+    ) -> Result<R> {
+        let slot = Arc::pin_init(new_mutex!(None, "rcu_lab_kthread_result"), GFP_KERNEL)?;
+        let s = slot.clone();
+        KThread::spawn(name, cpu, move || *s.lock() = Some(f()))?.join();
+        // The closure ran to completion before `join` returned.
+        let r = slot.lock().take();
+        r.ok_or(EINVAL)
     }
 
     /// Waits until the closure has returned and the thread has exited.

@@ -3,15 +3,19 @@
 #
 # The rcu_lab test command (`make check`):
 #   1. install what is missing (scripts/deps.sh)
-#   2. host-side tests (python unittest of the result tools)
+#   2. host-side tests: python unittest of the result tools, and the loom
+#      model checks of the lock-free protocols (rust/model, cargo test)
 #   3. build the test kernel (cached) and the module (warnings fail it),
 #      check rustfmt
 #   4. one VM boot: the kselftests in selftests/rcu_lab, then the splat gate
-#   5. one VM boot per negative test: the gate must see exactly the report
-#      the test provokes
+#   5. independent boots, RCU_LAB_PARALLEL (default 2) at a time: the RCU and
+#      hazard-pointer suites again with 4 vCPUs, the VM runner's own tests
+#      (a panic and a hang), and one boot per negative test, where the gate
+#      must see exactly the report the test provokes
 # and ends with "N passed, N failed, N skipped" over every KTAP result.
 #
-# Environment: PREEMPT_MODEL, SMP (vCPUs, default 2), MEM, RCU_LAB_CACHE.
+# Environment: PREEMPT_MODEL, SMP (vCPUs of the main suite, default 2), MEM,
+# RCU_LAB_CACHE, RCU_LAB_PARALLEL.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -65,6 +69,21 @@ skip=$(grep -oE 'skipped=[0-9]+' "$R/host-tests.txt" | grep -oE '[0-9]+' || echo
 [ "$bad" = 0 ] || grep -E '^(FAIL|ERROR):' -A 20 "$R/host-tests.txt"
 tally "host: python unittest (scripts/tests)" "$((ran - bad - skip)) passed, $bad failed, $skip skipped"
 
+# The model crate builds in the cache, not the work tree (which the guest
+# mounts); loom comes from crates.io.
+info "loom model checks (rust/model; the first run downloads and builds loom)"
+CARGO_TARGET_DIR=$RCU_LAB_CACHE/model-target cargo test --release \
+	--manifest-path "$top/rust/model/Cargo.toml" >"$R/model-tests.txt" 2>&1
+results=$(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed; \([0-9]*\) ignored.*/\1 \2 \3/p' \
+	"$R/model-tests.txt" | awk '{p+=$1; f+=$2; s+=$3} END {if (NR) print p" passed, "f" failed, "s" skipped"}')
+if [ -z "$results" ]; then
+	tail -30 "$R/model-tests.txt"
+	results="0 passed, 1 failed, 0 skipped"
+elif [ "${results#* passed, 0 failed}" = "$results" ]; then
+	grep -E '^(test .* FAILED|---- |thread .* panicked)' -A 5 "$R/model-tests.txt" | head -60
+fi
+tally "host: loom model checks (rust/model)" "$results"
+
 step "kernel ($model)"
 if ! kdir=$("$here/build-kernel.sh" "$model"); then
 	single "build test kernel ($model)" 1
@@ -104,35 +123,98 @@ else
 	single "VM: splat gate after the suite" 1
 fi
 
+# Boots that depend on nothing but the build run RCU_LAB_PARALLEL at a time:
+# under TCG a guest mostly keeps one host core busy. Each job's output goes
+# to $R/<job>.log; results are counted in a fixed order once all are done.
+par=${RCU_LAB_PARALLEL:-2}
+[[ $par =~ ^[1-9][0-9]*$ ]] || die "RCU_LAB_PARALLEL must be a positive number, got '$par'"
+jobs_started=0 jobs_total=0
+names=()
+declare -A what=() started=()
+job() { # name description command...
+	local name=$1 desc=$2
+	shift 2
+	while [ "$(jobs -rp | wc -l)" -ge "$par" ]; do wait -n; done
+	jobs_started=$((jobs_started + 1))
+	info "[$jobs_started/$jobs_total] $desc"
+	names+=("$name")
+	what[$name]=$desc
+	started[$name]=$SECONDS
+	(
+		"$@" >"$R/$name.log" 2>&1
+		echo $? >"$R/$name.rc"
+		echo "$((SECONDS - started[$name]))" >"$R/$name.secs"
+	) &
+}
+rc_of() { cat "$R/$1.rc" 2>/dev/null || echo 125; }
+# Prints the end of a failed job's log.
+show() { printf '    %s\n' "--- $R/$1.log (end) ---"; tail -n 40 "$R/$1.log" | sed 's/^/    /'; }
+
+negatives=("$top"/selftests/rcu_lab/negative/*.sh)
+jobs_total=$((3 + ${#negatives[@]}))
+step "independent boots, $par at a time"
+job suite-4cpu "RCU and hazard-pointer suites with 4 vCPUs, then the splat gate" \
+	"$here/vm-run" --kernel "$kdir" --smp 4 --mem "$mem" --gate --quiet --results "$R/suite-4cpu" \
+	-- sh scripts/guest-kselftest.sh selftests/rcu_lab rcu.sh hazptr.sh
 # The runner itself: a dead or hung guest must end the run with a clear
 # status, and leave no QEMU behind.
-step "VM runner: a guest panic and a guest hang end the run"
-qemu_left() { pgrep -f "qemu-system.*$1" >/dev/null; }
-"$here/vm-run" --kernel "$kdir" --no-kmemleak --quiet --timeout 120 --results "$R/runner-panic" \
+job runner-panic "VM runner: a guest panic ends the run" \
+	"$here/vm-run" --kernel "$kdir" --no-kmemleak --quiet --timeout 120 --results "$R/runner-panic" \
 	-- insmod selftests/rcu_lab/splat/rcu_lab_splat.ko report=panic
-rc=$? bad=1
-[ $rc = 125 ] && grep -q 'rcu_lab_splat: panic requested' "$R/runner-panic/console.log" &&
-	! qemu_left "$R/runner-panic" && bad=0
-single "VM runner: panic -> status 125 (got $rc)" $bad
-"$here/vm-run" --kernel "$kdir" --no-kmemleak --quiet --timeout 30 --results "$R/runner-hang" \
+job runner-hang "VM runner: a guest hang ends the run at its timeout" \
+	"$here/vm-run" --kernel "$kdir" --no-kmemleak --quiet --timeout 30 --results "$R/runner-hang" \
 	-- sleep 600
-rc=$? bad=1
-[ $rc = 124 ] && ! qemu_left "$R/runner-hang" && bad=0
-single "VM runner: hang -> killed at timeout, status 124 (got $rc)" $bad
-
-for t in "$top"/selftests/rcu_lab/negative/*.sh; do
+for t in "${negatives[@]}"; do
 	name=$(basename "$t" .sh)
 	expect=$(sed -n 's/^# expect: //p' "$t")
-	step "negative test $name (own boot; the gate must see exactly $expect)"
 	# Leaks are the main suite's business: no kmemleak scan here.
-	"$here/vm-run" --kernel "$kdir" --smp "$smp" --mem "$mem" --expect "$expect" --no-kmemleak \
-		--results "$R/negative-$name" -- sh "selftests/rcu_lab/negative/$name.sh"
-	if [ -f "$R/negative-$name/gate.ktap" ]; then
-		tally "VM: negative/$name" "$("$here/ktap_count.py" \
-			"$R/negative-$name/output.txt" "$R/negative-$name/gate.ktap")"
-	else
-		single "VM: negative/$name (guest finished)" 1
-	fi
+	job "negative-$name" "negative test $name (own boot; the gate must see exactly $expect)" \
+		"$here/vm-run" --kernel "$kdir" --smp "$smp" --mem "$mem" --expect "$expect" \
+		--no-kmemleak --quiet --results "$R/negative-$name" \
+		-- sh "selftests/rcu_lab/negative/$name.sh"
+done
+wait
+
+qemu_left() { pgrep -f "qemu-system.*$1" >/dev/null; }
+for name in "${names[@]}"; do
+	rc=$(rc_of "$name")
+	info "${what[$name]}: status $rc after $(cat "$R/$name.secs" 2>/dev/null || echo '?') s"
+	case $name in
+	suite-4cpu)
+		if [ -f "$R/suite-4cpu/output.txt" ]; then
+			tally "VM (4 vCPUs): rcu.sh hazptr.sh" "$("$here/ktap_count.py" "$R/suite-4cpu/output.txt")"
+		else
+			single "VM (4 vCPUs): rcu.sh hazptr.sh (guest finished)" 1
+		fi
+		if [ -f "$R/suite-4cpu/gate.ktap" ]; then
+			tally "VM (4 vCPUs): splat gate" "$("$here/ktap_count.py" "$R/suite-4cpu/gate.ktap")"
+		else
+			single "VM (4 vCPUs): splat gate" 1
+		fi
+		[ "$rc" = 0 ] || show "$name"
+		;;
+	runner-panic)
+		bad=1
+		[ "$rc" = 125 ] && grep -q 'rcu_lab_splat: panic requested' "$R/runner-panic/console.log" &&
+			! qemu_left "$R/runner-panic" && bad=0
+		[ $bad = 0 ] || show "$name"
+		single "VM runner: panic -> status 125 (got $rc)" $bad
+		;;
+	runner-hang)
+		bad=1
+		[ "$rc" = 124 ] && ! qemu_left "$R/runner-hang" && bad=0
+		[ $bad = 0 ] || show "$name"
+		single "VM runner: hang -> killed at timeout, status 124 (got $rc)" $bad
+		;;
+	negative-*)
+		if [ -f "$R/$name/gate.ktap" ]; then
+			tally "VM: ${name/-//}" "$("$here/ktap_count.py" "$R/$name/output.txt" "$R/$name/gate.ktap")"
+		else
+			single "VM: ${name/-//} (guest finished)" 1
+		fi
+		[ "$rc" = 0 ] || show "$name"
+		;;
+	esac
 done
 
 finish

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Safe calls of the C reference loops in `bench/lock_loops.c`.
+//! Safe calls of the C reference loops in `bench/lock_loops.c` and
+//! `bench/reader_loops.c`.
 
 use crate::helpers;
 
@@ -28,4 +29,19 @@ pub(crate) fn spin_lock_loop(n: usize) {
 pub(crate) fn spin_lock_irqsave_loop(n: usize) {
     // SAFETY: As for `spin_lock_loop`.
     unsafe { helpers::rcu_lab_ref_spin_lock_irqsave_loop(n) }
+}
+
+/// `n` times `rcu_read_lock()` + `rcu_read_unlock()` (refscale's "rcu").
+pub(crate) fn rcu_read_loop(n: usize) {
+    // SAFETY: An empty RCU read-side critical section is allowed in any
+    // context but NMI.
+    unsafe { helpers::rcu_lab_ref_rcu_read_loop(n) }
+}
+
+/// `n` times `__rcu_read_lock()` + `__rcu_read_unlock()`: RCU without
+/// lockdep's `rcu_lock_map` annotation.
+pub(crate) fn rcu_read_nolockdep_loop(n: usize) {
+    // SAFETY: As for `rcu_read_loop`; the sections are empty, so skipping
+    // the lockdep annotation hides nothing from lockdep.
+    unsafe { helpers::rcu_lab_ref_rcu_read_nolockdep_loop(n) }
 }

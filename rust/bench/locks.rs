@@ -10,13 +10,15 @@
 //! host affects Rust and C alike. The C loops are compiled into this module
 //! with the kernel's inline lock calls (`bench/lock_loops.c`).
 
-use super::{c_reference as c, Text};
+use super::{
+    c_reference as c,
+    measure::{median, timed_irqs_off as timed, Fixed},
+    Text,
+};
 use crate::{
-    irq::LocalIrqDisabled,
     new_raw_spinlock, new_spinlock,
     sync::{RawSpinLock, SpinLock},
     system,
-    time::Instant,
 };
 use core::fmt::Write;
 use kernel::prelude::*;
@@ -92,39 +94,6 @@ const VARIANTS: &[Variant] = &[
     },
 ];
 
-/// Nanoseconds for one run of `f`, interrupts off.
-fn timed(f: impl FnOnce()) -> u64 {
-    let _irq = LocalIrqDisabled::new();
-    let start = Instant::now();
-    f();
-    start.elapsed_ns()
-}
-
-fn median(v: &mut [u64]) -> u64 {
-    v.sort_unstable();
-    v[v.len() / 2]
-}
-
-/// A decimal with `D` fractional digits, held as `value * 10^D`.
-struct Fixed<const D: u32>(u64);
-
-impl<const D: u32> Fixed<D> {
-    /// `10^D`, evaluated at compile time (so no division can fail).
-    const SCALE: u64 = 10u64.pow(D);
-}
-
-impl<const D: u32> core::fmt::Display for Fixed<D> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "{}.{:0w$}",
-            self.0 / Self::SCALE,
-            self.0 % Self::SCALE,
-            w = D as usize
-        )
-    }
-}
-
 pub(super) fn run(out: &mut Text) -> Result {
     let locks = Locks {
         raw: KBox::pin_init(new_raw_spinlock!((), "rcu_lab_bench_raw"), GFP_KERNEL)?,
@@ -181,9 +150,9 @@ pub(super) fn run(out: &mut Text) -> Result {
             out,
             "{:<24} {} {} {}",
             v.name,
-            Fixed::<1>(rm * 10 / LOOPS as u64),
-            Fixed::<1>(cm * 10 / LOOPS as u64),
-            Fixed::<3>(rm * 1000 / cm.max(1))
+            Fixed::<1>::ratio(rm, LOOPS as u64),
+            Fixed::<1>::ratio(cm, LOOPS as u64),
+            Fixed::<3>::ratio(rm, cm)
         )
         .map_err(w)?;
     }

@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Hazard pointers: one slot per CPU, with a wildcard for nested users.
+//!
+//! The kernel side of the "shazptr" protocol in `rust/protocol/hazptr.rs`
+//! (which documents the memory-ordering argument and is model-checked on
+//! the host): the slots are the module's per-CPU data (`rust/helpers.c`),
+//! preemption is off while a slot is held, and `smp_mb()` is a sequentially
+//! consistent fence (`mfence` on x86-64).
+//!
+//! * [`HazPtr<T>`] publishes a `KBox<T>` to readers.
+//! * [`HazPtr::protect`] protects the current element (load, publish,
+//!   `smp_mb()`, re-load) and returns a [`Guard`] that derefs to `T`.
+//! * [`HazPtr::protect_cell`] protects the cell itself, as a container head
+//!   (a hash bucket), and then reads from it: a [`CellGuard`].
+//! * [`HazPtr::swap`] publishes a new element and returns the old one as a
+//!   [`Retired`], which can only be freed or taken back after
+//!   [`Retired::synchronize`] has waited for every slot holding its address,
+//!   its cell's address or the wildcard.
+//!
+//! Guards may be taken in task, softirq and hardirq context; one taken while
+//! this CPU's slot is in use (an interrupt on top of a task that holds it,
+//! or the task's second guard) stores the wildcard, and guards may be
+//! dropped in any order: the last one out clears the slot. NMI: the protocol is NMI-safe (a load and stores to
+//! the local slot, strictly nested), and the shim's calls
+//! (`preempt_disable()`, `this_cpu_ptr()`) are too; no test runs in NMI
+//! because the test VM has no NMI source (no NMI watchdog, no PMU under TCG). [`Retired::synchronize`] runs in
+//! process context only, and never while the caller holds a guard: it would
+//! wait for itself, and its `cond_resched()` under the guard's disabled
+//! preemption is reported by `CONFIG_DEBUG_ATOMIC_SLEEP`.
+
+use crate::{
+    helpers,
+    protocol::{hazptr as proto, publish},
+    task,
+};
+use core::{
+    marker::PhantomData,
+    ops::Deref,
+    ptr::NonNull,
+    sync::atomic::{fence, AtomicUsize, Ordering},
+};
+use kernel::prelude::*;
+
+/// The machine's CPUs and this module's slots, as the protocol sees them.
+struct KernelCpus;
+
+/// The one set of slots every hazard pointer of this module uses, like the
+/// kernel's `shazptr_slots`: readers and updaters always agree on it.
+static CPUS: KernelCpus = KernelCpus;
+
+/// A word of the module's per-CPU hazard-pointer state.
+///
+/// # Safety
+///
+/// `ptr` must point to the `slot` or `depth` of a `struct
+/// rcu_lab_hazptr_cpu` from `rcu_lab_hazptr_enter()` or
+/// `rcu_lab_hazptr_slot()`.
+unsafe fn word<'a>(ptr: *mut kernel::ffi::c_ulong) -> &'a AtomicUsize {
+    // SAFETY: The caller guarantees `ptr` is such a word: an aligned
+    // `unsigned long` (the size and alignment of `usize` on every 64-bit
+    // kernel) in per-CPU data that lives as long as the module, whose code
+    // is the only user of the reference. Only Rust code accesses these words
+    // after their zeroed initialisation, and always atomically.
+    unsafe { AtomicUsize::from_ptr(ptr.cast::<usize>()) }
+}
+
+impl proto::Cpus for KernelCpus {
+    type Slot = AtomicUsize;
+
+    #[inline(always)]
+    fn enter(&self) -> proto::Local<'_, AtomicUsize> {
+        // SAFETY: The function disables preemption (undone by `exit`) and
+        // returns this CPU's state in the module's per-CPU data.
+        let cpu = unsafe { helpers::rcu_lab_hazptr_enter() };
+        // SAFETY: `cpu` points to a live `struct rcu_lab_hazptr_cpu`, so the
+        // field pointers are valid, and they are what `word` requires.
+        unsafe {
+            proto::Local {
+                slot: word(core::ptr::addr_of_mut!((*cpu).slot)),
+                depth: word(core::ptr::addr_of_mut!((*cpu).depth)),
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn exit(&self) {
+        // SAFETY: Pairs with the `preempt_disable()` of `enter`, as the
+        // protocol's `release` guarantees.
+        unsafe { helpers::rcu_lab_hazptr_exit() }
+    }
+
+    fn for_each_slot(&self, mut f: impl FnMut(&AtomicUsize)) {
+        let mut cpu = -1;
+        loop {
+            // SAFETY: Any CPU number is accepted.
+            cpu = unsafe { helpers::rcu_lab_next_possible_cpu(cpu) };
+            if cpu < 0 {
+                break;
+            }
+            // SAFETY: `cpu` is a possible CPU, so this is its slot.
+            f(unsafe { word(helpers::rcu_lab_hazptr_slot(cpu)) });
+        }
+    }
+
+    #[inline(always)]
+    fn smp_mb(&self) {
+        fence(Ordering::SeqCst);
+    }
+
+    #[inline(always)]
+    fn relax(&self) {
+        core::hint::spin_loop();
+    }
+
+    fn cond_resched(&self) {
+        task::cond_resched();
+    }
+}
+
+/// This CPU's slot, held; preemption is off until it is dropped.
+///
+/// Holds may be dropped in any order: the protocol counts the users of the
+/// slot and the last one clears it.
+///
+/// # Invariants
+///
+/// `held` was returned by the protocol's `acquire` or `protect` on
+/// [`CPUS`], on this CPU, and is released exactly once, in `Drop`.
+struct Hold {
+    held: Option<proto::Held<'static, AtomicUsize>>,
+    // The slot belongs to this CPU and context.
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl Hold {
+    fn new(held: proto::Held<'static, AtomicUsize>) -> Self {
+        // INVARIANT: the caller just acquired `held` in this context.
+        Self {
+            held: Some(held),
+            _not_send: PhantomData,
+        }
+    }
+
+    fn is_nested(&self) -> bool {
+        self.held.as_ref().is_some_and(|h| h.is_nested())
+    }
+}
+
+impl Drop for Hold {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(held) = self.held.take() {
+            proto::release(&CPUS, held);
+        }
+    }
+}
+
+/// A pointer to a `T` that readers protect with hazard pointers.
+///
+/// # Invariants
+///
+/// `cell` is 0 or the address of a `T` from `KBox::into_raw`, owned by this
+/// `HazPtr`. An object is freed only after it left the cell and
+/// [`proto::synchronize`] found no slot holding its address, the cell's
+/// address or the wildcard, or when the `HazPtr` is dropped (when no reader
+/// holds a guard: guards borrow the `HazPtr`).
+pub(crate) struct HazPtr<T> {
+    cell: AtomicUsize,
+    _owns: PhantomData<KBox<T>>,
+}
+
+// SAFETY: A `HazPtr` owns its `T`, which it may drop on any thread:
+// `T: Send`. Readers on several threads share `&T`: `T: Sync`.
+unsafe impl<T: Send + Sync> Send for HazPtr<T> {}
+
+// SAFETY: Shared access gives `&T` to readers on any thread (`T: Sync`) and
+// lets any thread swap an object out and drop it (`T: Send`).
+unsafe impl<T: Send + Sync> Sync for HazPtr<T> {}
+
+fn into_addr<T>(b: Option<KBox<T>>) -> usize {
+    b.map_or(proto::EMPTY, |b| KBox::into_raw(b).expose_provenance())
+}
+
+impl<T: Send + Sync> HazPtr<T> {
+    /// A pointer to `init`, or a null pointer.
+    pub(crate) fn new(init: Option<KBox<T>>) -> Self {
+        // INVARIANT: the address comes from `KBox::into_raw`, or is 0.
+        Self {
+            cell: AtomicUsize::new(into_addr(init)),
+            _owns: PhantomData,
+        }
+    }
+
+    /// The address of the cell, which container guards publish.
+    fn cell_addr(&self) -> usize {
+        core::ptr::from_ref(&self.cell).expose_provenance()
+    }
+
+    /// Protects the current element: load, publish in this CPU's slot,
+    /// `smp_mb()`, re-load until both loads agree. `None` if the pointer is
+    /// null. Preemption is off while the guard lives.
+    #[inline]
+    pub(crate) fn protect(&self) -> Option<Guard<'_, T>> {
+        let (addr, held) = proto::protect(&CPUS, &self.cell)?;
+        let p = core::ptr::with_exposed_provenance::<T>(addr);
+        Some(Guard {
+            // SAFETY: By the protocol the address was in the cell after it
+            // was published in the slot and `smp_mb()` ran, so any updater
+            // that unlinks it waits for this slot before freeing it; by the
+            // type invariant it is a live `T` until then. The guard borrows
+            // `self`, so the `HazPtr` cannot drop it either.
+            value: unsafe { &*p },
+            hold: Hold::new(held),
+        })
+    }
+
+    /// Protects the cell as a container: publishes the cell's address,
+    /// `smp_mb()`, and then reads the element from it. Everything reachable
+    /// from the cell while the guard lives stays valid.
+    #[inline]
+    pub(crate) fn protect_cell(&self) -> CellGuard<'_, T> {
+        let held = proto::acquire(&CPUS, self.cell_addr());
+        CellGuard {
+            hold: Hold::new(held),
+            ptr: self,
+        }
+    }
+
+    /// Publishes `new` and returns the element it replaced, which readers
+    /// may still be protecting.
+    pub(crate) fn swap(&self, new: Option<KBox<T>>) -> Option<Retired<T>> {
+        // INVARIANT: the new address comes from `KBox::into_raw`; the old
+        // one leaves the cell and goes to the `Retired`.
+        let old = publish::publish(&self.cell, into_addr(new));
+        let ptr = NonNull::new(core::ptr::with_exposed_provenance_mut::<T>(old))?;
+        // INVARIANT: unlinked just now by this exchange; the synchronize
+        // addresses are the element's and its cell's.
+        Some(Retired {
+            ptr,
+            cell: self.cell_addr(),
+            _owns: PhantomData,
+        })
+    }
+}
+
+impl<T> Drop for HazPtr<T> {
+    fn drop(&mut self) {
+        let p = core::ptr::with_exposed_provenance_mut::<T>(*self.cell.get_mut());
+        if !p.is_null() {
+            // SAFETY: By the type invariant the object came from
+            // `KBox::into_raw` and is owned by `self`; guards borrow `self`,
+            // so no reader is left.
+            drop(unsafe { KBox::from_raw(p) });
+        }
+    }
+}
+
+/// An element protected by this CPU's hazard-pointer slot.
+///
+/// Not `Send`: the slot belongs to this CPU, and preemption is off while
+/// the guard lives, so do not sleep while holding it.
+#[must_use = "the protection ends when the guard is dropped"]
+pub(crate) struct Guard<'a, T> {
+    value: &'a T,
+    hold: Hold,
+}
+
+impl<T> Guard<'_, T> {
+    /// Whether this guard nested on a slot already in use on this CPU and
+    /// so stored the wildcard.
+    pub(crate) fn is_nested(&self) -> bool {
+        self.hold.is_nested()
+    }
+}
+
+impl<T> Deref for Guard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        self.value
+    }
+}
+
+/// A [`HazPtr`] protected as a container: its element (and anything
+/// reachable from the cell) stays valid while the guard lives.
+#[must_use = "the protection ends when the guard is dropped"]
+pub(crate) struct CellGuard<'a, T> {
+    hold: Hold,
+    ptr: &'a HazPtr<T>,
+}
+
+impl<T> CellGuard<'_, T> {
+    /// The element the cell publishes now, if any.
+    pub(crate) fn get(&self) -> Option<&T> {
+        let addr = publish::subscribe(&self.ptr.cell);
+        let p = core::ptr::with_exposed_provenance::<T>(addr);
+        // SAFETY: The cell's address was published in this CPU's slot and
+        // `smp_mb()` ran before this load; an updater that unlinks the
+        // element synchronises on the cell's address too, so it waits for
+        // this slot before freeing it. The reference lives no longer than
+        // `self`.
+        unsafe { p.as_ref() }
+    }
+
+    /// Whether this guard nested on a slot already in use on this CPU.
+    pub(crate) fn is_nested(&self) -> bool {
+        self.hold.is_nested()
+    }
+}
+
+/// An element removed from a [`HazPtr`] that readers may still protect.
+///
+/// [`Retired::synchronize`] waits until they are done and returns the
+/// element; dropping a `Retired` does the same and frees it, so it sleeps.
+///
+/// # Invariants
+///
+/// `ptr` came from `KBox::into_raw`, is owned by this `Retired` and can no
+/// longer be found through the cell at address `cell`, which readers
+/// protecting it as a container published.
+pub(crate) struct Retired<T> {
+    ptr: NonNull<T>,
+    cell: usize,
+    _owns: PhantomData<KBox<T>>,
+}
+
+// SAFETY: A `Retired` owns its `T`; moving it moves the `T`.
+unsafe impl<T: Send> Send for Retired<T> {}
+
+impl<T> Retired<T> {
+    /// Waits until no CPU's slot holds the element's address, its cell's
+    /// address or the wildcard, and returns the element. Process context
+    /// only, holding no guard.
+    pub(crate) fn synchronize(self) -> KBox<T> {
+        let this = core::mem::ManuallyDrop::new(self);
+        this.wait_for_readers();
+        // SAFETY: The element came from `KBox::into_raw` and was unlinked
+        // before `wait_for_readers`, which found no reader protecting it;
+        // new readers cannot find it. `ManuallyDrop` ends this `Retired`.
+        unsafe { KBox::from_raw(this.ptr.as_ptr()) }
+    }
+
+    /// The updater's half of the protocol: `smp_mb()`, then wait for every
+    /// slot that holds the element, its cell or the wildcard.
+    fn wait_for_readers(&self) {
+        task::might_sleep();
+        proto::synchronize(&CPUS, &[self.ptr.as_ptr().addr(), self.cell]);
+    }
+}
+
+impl<T> Drop for Retired<T> {
+    fn drop(&mut self) {
+        self.wait_for_readers();
+        // SAFETY: As in `synchronize`; this `Retired` ends here.
+        drop(unsafe { KBox::from_raw(self.ptr.as_ptr()) });
+    }
+}

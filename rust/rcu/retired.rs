@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Objects removed from an [`RcuPtr`](super::RcuPtr), awaiting a grace
+//! period before they may be freed.
+
+use super::{GpState, RcuBox};
+use core::{marker::PhantomData, mem::ManuallyDrop, ptr::NonNull};
+use kernel::{bindings, ffi::c_void, prelude::*};
+
+/// An object that readers may still be using: it can only be freed, or
+/// taken back, after an RCU grace period.
+///
+/// Ways to end it:
+///
+/// * [`Retired::synchronize`] / [`Retired::synchronize_expedited`]: wait for
+///   a grace period, then own the object again (sleeps);
+/// * [`Retired::call_rcu`]: drop it in an RCU callback (does not sleep);
+/// * [`Retired::kfree_rcu`]: free it without running `Drop`, batched by the
+///   kernel (`T` must not need `Drop`; checked at compile time);
+/// * [`Retired::start_poll`]: take a grace-period cookie and reclaim later.
+///
+/// Dropping a `Retired` does what [`Retired::call_rcu`] does, so it is
+/// never freed early and never blocks.
+///
+/// # Invariants
+///
+/// `ptr` came from `KBox::<RcuBox<T>>::into_raw`, is owned by this
+/// `Retired`, and can no longer be found by new readers; readers that found
+/// it earlier may use it until the end of their read-side critical section.
+/// Its `rcu_head` is not queued.
+pub(crate) struct Retired<T: Send> {
+    ptr: NonNull<RcuBox<T>>,
+    _owns: PhantomData<KBox<RcuBox<T>>>,
+}
+
+// SAFETY: A `Retired` owns its object; moving it to another thread moves
+// the `T`, which is `Send`.
+unsafe impl<T: Send> Send for Retired<T> {}
+
+/// The `call_rcu()` callback: drops the `RcuBox<T>` whose head it gets.
+///
+/// # Safety
+///
+/// `head` is the `rcu_head` of an `RcuBox<T>` from `KBox::into_raw`, queued
+/// once by [`Retired::call_rcu`], whose grace period has ended.
+unsafe extern "C" fn drop_callback<T: Send>(head: *mut bindings::callback_head) {
+    // SAFETY: The head is at offset 0 of its `RcuBox<T>` (`#[repr(C)]`,
+    // first field), which came from `KBox::into_raw`; the grace period has
+    // ended, so no reader is left and this is the only owner.
+    drop(unsafe { KBox::from_raw(head.cast::<RcuBox<T>>()) });
+}
+
+impl<T: Send> Retired<T> {
+    /// Takes ownership of an object unlinked from readers.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must come from `KBox::<RcuBox<T>>::into_raw` (or
+    /// [`Retired::into_raw`]), new readers must no longer be able to find it,
+    /// and no other owner of it may exist (it is handed over exactly once).
+    pub(crate) unsafe fn from_raw(ptr: *mut RcuBox<T>) -> Self {
+        // INVARIANT: guaranteed by the caller.
+        Self {
+            // SAFETY: `KBox::into_raw` never returns null.
+            ptr: unsafe { NonNull::new_unchecked(ptr) },
+            _owns: PhantomData,
+        }
+    }
+
+    /// Gives up ownership without freeing; [`Retired::from_raw`] takes it
+    /// back (e.g. after a trip through C code).
+    pub(crate) fn into_raw(self) -> *mut RcuBox<T> {
+        ManuallyDrop::new(self).ptr.as_ptr()
+    }
+
+    /// Waits for a grace period (`synchronize_rcu()`) and returns the
+    /// object, now unreachable by any reader. Sleeps.
+    pub(crate) fn synchronize(self) -> KBox<RcuBox<T>> {
+        super::synchronize();
+        // SAFETY: A full grace period has elapsed since the object was
+        // unlinked (type invariant), so no reader holds it any more.
+        unsafe { self.reclaim() }
+    }
+
+    /// As [`Retired::synchronize`], with an expedited grace period
+    /// (`synchronize_rcu_expedited()`). Sleeps.
+    pub(crate) fn synchronize_expedited(self) -> KBox<RcuBox<T>> {
+        super::synchronize_expedited();
+        // SAFETY: As in `synchronize`.
+        unsafe { self.reclaim() }
+    }
+
+    /// Drops the object in an RCU callback after a grace period
+    /// (`call_rcu()`). Does not sleep; `T`'s `Drop` runs in softirq context
+    /// (or in an rcuc/rcuo kthread), so it must not sleep either.
+    pub(crate) fn call_rcu(self) {
+        let ptr = self.into_raw();
+        // SAFETY: The head belongs to an `RcuBox<T>` from `KBox::into_raw`
+        // that nothing else owns any more (`into_raw` ended the `Retired`)
+        // and is not queued (type invariant); `drop_callback::<T>` frees it
+        // after the grace period. Module exit calls `rcu_barrier()`, so the
+        // callback runs before the module's text goes away.
+        unsafe {
+            bindings::call_rcu(
+                RcuBox::head(NonNull::new_unchecked(ptr)),
+                Some(drop_callback::<T>),
+            )
+        };
+    }
+
+    /// Frees the object after a grace period without running `T`'s `Drop`
+    /// (`kfree_rcu()`): the kernel batches such objects in pages of
+    /// pointers and frees them with `kfree_bulk()`. Does not sleep.
+    ///
+    /// Only for types that need no `Drop`, checked at compile time.
+    pub(crate) fn kfree_rcu(self) {
+        const {
+            assert!(
+                !core::mem::needs_drop::<T>(),
+                "kfree_rcu() does not run Drop: use call_rcu() for this type"
+            )
+        };
+        let ptr = self.into_raw();
+        // SAFETY: As in `call_rcu`: an `RcuBox<T>` from `KBox::into_raw`
+        // (allocated with kmalloc, which `kvfree()` accepts) that nothing else
+        // owns, whose head is at offset 0 (below the 4096-byte limit of
+        // `kvfree_call_rcu()`) and not queued. `T` needs no `Drop`, so
+        // freeing the memory is all dropping it would do.
+        unsafe {
+            bindings::kvfree_call_rcu(
+                RcuBox::head(NonNull::new_unchecked(ptr)),
+                ptr.cast::<c_void>(),
+            )
+        };
+    }
+
+    /// Starts (or joins) a grace period and keeps the object until it has
+    /// ended; see [`Polled`]. Does not sleep.
+    pub(crate) fn start_poll(self) -> Polled<T> {
+        Polled {
+            state: GpState::start(),
+            retired: self,
+        }
+    }
+
+    /// Frees the object now, without waiting for readers.
+    ///
+    /// # Safety
+    ///
+    /// A full grace period must have elapsed since the object was unlinked
+    /// (for example, one `synchronize()` after unlinking a batch of
+    /// objects), so that no reader can still hold it.
+    pub(crate) unsafe fn free_now(self) {
+        // SAFETY: The caller guarantees that no reader is left.
+        drop(unsafe { self.reclaim() });
+    }
+
+    /// Ends the `Retired` and returns the object.
+    ///
+    /// # Safety
+    ///
+    /// No reader may still hold the object.
+    unsafe fn reclaim(self) -> KBox<RcuBox<T>> {
+        // SAFETY: The pointer came from `KBox::into_raw` and `into_raw`
+        // ends this `Retired`'s ownership; the caller guarantees no reader.
+        unsafe { KBox::from_raw(self.into_raw()) }
+    }
+}
+
+impl<T: Send> Drop for Retired<T> {
+    fn drop(&mut self) {
+        // SAFETY: As in `call_rcu`: the object is owned by this `Retired`,
+        // which ends here, and its head is not queued.
+        unsafe {
+            bindings::call_rcu(RcuBox::head(self.ptr), Some(drop_callback::<T>));
+        }
+    }
+}
+
+/// A retired object waiting for the grace period of its cookie.
+///
+/// Dropping it frees the object after a grace period, like dropping a
+/// [`Retired`].
+pub(crate) struct Polled<T: Send> {
+    state: GpState,
+    retired: Retired<T>,
+}
+
+impl<T: Send> Polled<T> {
+    /// The object back if its grace period has ended, else `self`. Does not
+    /// sleep.
+    pub(crate) fn try_reclaim(self) -> Result<KBox<RcuBox<T>>, Self> {
+        if self.state.completed() {
+            // SAFETY: The cookie was taken after the object was unlinked
+            // and its grace period has ended.
+            Ok(unsafe { self.retired.reclaim() })
+        } else {
+            Err(self)
+        }
+    }
+
+    /// Waits for the grace period (`cond_synchronize_rcu()`: returns at once
+    /// if it has ended) and returns the object. Sleeps.
+    pub(crate) fn reclaim(self) -> KBox<RcuBox<T>> {
+        self.state.wait();
+        // SAFETY: As in `try_reclaim`, the grace period has ended.
+        unsafe { self.retired.reclaim() }
+    }
+}

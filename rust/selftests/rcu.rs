@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Test cases for the RCU types in [`crate::rcu`].
+
+use super::{
+    stress::{self, Counted, Element, Plain, Read, Stats, Table, CELLS},
+    Case, Outcome,
+};
+use crate::{
+    rcu::{self, GpState, RcuBox, RcuPtr, Retired},
+    system::Lockdep,
+};
+use core::{marker::PhantomData, sync::atomic::Ordering::Relaxed};
+use kernel::{prelude::*, sync::Arc};
+
+pub(super) const CASES: &[Case] = &[
+    Case {
+        name: "rcu_guard_lockdep",
+        negative: false,
+        about: "the read guard is rcu_read_lock(): rcu_read_lock_held() sees it, nested too",
+        run: guard_lockdep,
+    },
+    Case {
+        name: "rcu_poll",
+        negative: false,
+        about: "grace-period cookies: a retired object comes back once its cookie completes",
+        run: poll,
+    },
+    Case {
+        name: "rcu_stress_synchronize",
+        negative: false,
+        about: "readers (threads + hardirq) vs an updater freeing after synchronize_rcu()",
+        run: stress::<Counted, Synchronize>,
+    },
+    Case {
+        name: "rcu_stress_call_rcu",
+        negative: false,
+        about: "readers (threads + hardirq) vs an updater dropping in call_rcu() callbacks",
+        run: stress::<Counted, CallRcu>,
+    },
+    Case {
+        name: "rcu_stress_kfree_rcu",
+        negative: false,
+        about: "readers (threads + hardirq) vs an updater freeing with kfree_rcu()",
+        run: stress::<Plain, KfreeRcu>,
+    },
+    Case {
+        name: "rcu_use_after_free",
+        negative: true,
+        about: "the stress test with an updater that frees without a grace period: KASAN",
+        run: use_after_free,
+    },
+    Case {
+        name: "rcu_double_call_rcu",
+        negative: true,
+        about: "one rcu_head queued twice with call_rcu(): debug-objects",
+        run: double_call_rcu,
+    },
+];
+
+/// Length of a stress run.
+const STRESS_MS: u64 = 2000;
+/// Objects the updaters let wait for a grace period before they wait too.
+const BACKLOG: u64 = 10_000;
+
+fn guard_lockdep() -> Result<Outcome> {
+    let outside = rcu::read_lock_held();
+    let (inside, nested, after_inner) = {
+        let _g = rcu::read_lock();
+        let inside = rcu::read_lock_held();
+        let nested = {
+            let _g2 = rcu::read_lock();
+            rcu::read_lock_held()
+        };
+        (inside, nested, rcu::read_lock_held())
+    };
+    let after = rcu::read_lock_held();
+    let lockdep = Lockdep::current();
+    Outcome::new(
+        lockdep == Lockdep::On && !outside && inside && nested && after_inner && !after,
+        format_args!(
+            "rcu_read_lock_held(): outside {outside}, in a guard {inside}, nested {nested}, \
+             after the inner one {after_inner}, after both {after}; lockdep {}",
+            lockdep.as_str()
+        ),
+    )
+}
+
+fn poll() -> Result<Outcome> {
+    let stats = Stats::new()?;
+    // A cookie for the current state completes after a full grace period.
+    let cookie = GpState::current();
+    rcu::synchronize();
+    let cookie_done = cookie.completed();
+
+    let p = RcuPtr::new(Some(RcuBox::new(Counted::new(0, &stats), GFP_KERNEL)?));
+    let old = p
+        .swap(Some(RcuBox::new(Counted::new(1, &stats), GFP_KERNEL)?))
+        .ok_or(EINVAL)?;
+    let (early, back) = match old.start_poll().try_reclaim() {
+        // Completed already (the thread was preempted for a whole grace
+        // period): correct, just not the common case.
+        Ok(b) => (false, b),
+        Err(polled) => (true, polled.reclaim()),
+    };
+    let right_one = back.seq() == 0;
+    drop(back);
+    drop(p);
+    let freed = stats.freed.load(Relaxed);
+    Outcome::new(
+        cookie_done && right_one && freed == 2,
+        format_args!(
+            "cookie completed after synchronize(): {cookie_done}; retired object {} at \
+             once, back after its grace period: {right_one}; {freed}/2 freed",
+            if early { "pending" } else { "completed" }
+        ),
+    )
+}
+
+/// How an RCU table's updater reclaims the objects it replaces.
+trait Reclaim<E: Element>: Send + Sync + 'static {
+    /// Named in reports.
+    const HOW: &'static str;
+    /// Updater threads (see [`Table::UPDATERS`]).
+    const UPDATERS: usize = 1;
+    /// Reclaims `old`, which readers may still be using.
+    fn reclaim(old: Retired<E>, stats: &Stats);
+}
+
+struct Synchronize;
+impl<E: Element> Reclaim<E> for Synchronize {
+    const HOW: &'static str = "synchronize_rcu() then drop";
+    // Each update waits a whole grace period: one updater per cell.
+    const UPDATERS: usize = CELLS;
+    fn reclaim(old: Retired<E>, _stats: &Stats) {
+        drop(old.synchronize());
+    }
+}
+
+struct CallRcu;
+impl<E: Element> Reclaim<E> for CallRcu {
+    const HOW: &'static str = "call_rcu()";
+    fn reclaim(old: Retired<E>, stats: &Stats) {
+        old.call_rcu();
+        if stats.outstanding() > BACKLOG {
+            rcu::barrier();
+        }
+    }
+}
+
+struct KfreeRcu;
+impl Reclaim<Plain> for KfreeRcu {
+    const HOW: &'static str = "kfree_rcu()";
+    fn reclaim(old: Retired<Plain>, stats: &Stats) {
+        old.kfree_rcu();
+        if stats.allocated.load(Relaxed) % BACKLOG == 0 {
+            rcu::kvfree_barrier();
+        }
+    }
+}
+
+/// The broken updater of the negative test.
+struct FreeWithoutGracePeriod;
+impl<E: Element> Reclaim<E> for FreeWithoutGracePeriod {
+    const HOW: &'static str = "free at once (broken)";
+    fn reclaim(old: Retired<E>, _stats: &Stats) {
+        // SAFETY: None: this breaks `free_now()`'s contract on purpose, so
+        // that readers use freed memory and KASAN reports it. Only the
+        // negative test `rcu_use_after_free` runs this, in a boot of its own.
+        unsafe { old.free_now() };
+    }
+}
+
+/// [`CELLS`] RCU pointers, updated the `R` way.
+struct RcuTable<E, R> {
+    cells: KVec<RcuPtr<E>>,
+    _reclaim: PhantomData<R>,
+}
+
+impl<E: Element, R: Reclaim<E>> RcuTable<E, R> {
+    fn new(stats: &Arc<Stats>) -> Result<Self> {
+        let mut cells = KVec::with_capacity(CELLS, GFP_KERNEL)?;
+        for seq in 0..CELLS as u64 {
+            cells.push(
+                RcuPtr::new(Some(RcuBox::new(E::new(seq, stats), GFP_KERNEL)?)),
+                GFP_KERNEL,
+            )?;
+            stats.allocated.fetch_add(1, Relaxed);
+        }
+        Ok(Self {
+            cells,
+            _reclaim: PhantomData,
+        })
+    }
+}
+
+impl<E: Element, R: Reclaim<E>> Table for RcuTable<E, R> {
+    const UPDATERS: usize = R::UPDATERS;
+
+    fn read(&self, i: usize, _turn: usize) -> Read {
+        let guard = rcu::read_lock();
+        match self.cells[i].read(&guard) {
+            Some(e) => Read {
+                found: true,
+                ok: stress::check(e),
+                nested: false,
+            },
+            None => Read {
+                found: false,
+                ok: true,
+                nested: false,
+            },
+        }
+    }
+
+    fn update(&self, i: usize, seq: u64, stats: &Arc<Stats>) -> Result {
+        let new = RcuBox::new(E::new(seq, stats), GFP_KERNEL)?;
+        stats.allocated.fetch_add(1, Relaxed);
+        if let Some(old) = self.cells[i].swap(Some(new)) {
+            R::reclaim(old, stats);
+        }
+        Ok(())
+    }
+}
+
+fn stress<E: Element, R: Reclaim<E>>() -> Result<Outcome> {
+    let stats = Stats::new()?;
+    let table = Arc::new(RcuTable::<E, R>::new(&stats)?, GFP_KERNEL)?;
+    let report = stress::run(table, &stats, STRESS_MS)?;
+    // Every thread and timer is gone, so the table was dropped with the last
+    // reference: wait for the callbacks and kfree_rcu() batches too.
+    rcu::barrier();
+    rcu::kvfree_barrier();
+    let allocated = stats.allocated.load(Relaxed);
+    let freed = stats.freed.load(Relaxed);
+    // Elements without `Drop` cannot count themselves: kmemleak checks them.
+    let counted = core::mem::needs_drop::<E>();
+    let lockdep = Lockdep::current();
+    Outcome::new(
+        report.clean() && (!counted || freed == allocated) && lockdep == Lockdep::On,
+        format_args!(
+            "{report}; reclaim: {}; {allocated} allocated, {}; lockdep {}",
+            R::HOW,
+            Freed(counted.then_some(freed)),
+            lockdep.as_str()
+        ),
+    )
+}
+
+/// How many elements were freed, if they count themselves.
+struct Freed(Option<u64>);
+
+impl core::fmt::Display for Freed {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0 {
+            Some(n) => write!(f, "{n} freed"),
+            None => f.write_str("frees not counted (kmemleak scans for leaks)"),
+        }
+    }
+}
+
+fn use_after_free() -> Result<Outcome> {
+    let stats = Stats::new()?;
+    let table = Arc::new(
+        RcuTable::<Counted, FreeWithoutGracePeriod>::new(&stats)?,
+        GFP_KERNEL,
+    )?;
+    let report = stress::run(table, &stats, STRESS_MS)?;
+    Outcome::new(
+        true,
+        format_args!(
+            "{report}; reclaim: {}",
+            <FreeWithoutGracePeriod as Reclaim<Counted>>::HOW
+        ),
+    )
+}
+
+fn double_call_rcu() -> Result<Outcome> {
+    let stats = Stats::new()?;
+    let p = RcuPtr::new(Some(RcuBox::new(Counted::new(0, &stats), GFP_KERNEL)?));
+    let raw = p.swap(None).ok_or(EINVAL)?.into_raw();
+    {
+        // Inside a read-side critical section no grace period can end, so
+        // the object is still there for the second call.
+        let _g = rcu::read_lock();
+        // SAFETY: `raw` came from `into_raw` and this is its only owner.
+        unsafe { Retired::from_raw(raw) }.call_rcu();
+        // SAFETY: None: the object is already queued; this breaks
+        // `from_raw()`'s "handed over exactly once" on purpose, so that
+        // debug-objects reports the double call_rcu(). Only the negative
+        // test `rcu_double_call_rcu` runs this, in a boot of its own. The
+        // kernel leaks the object rather than free it twice.
+        unsafe { Retired::from_raw(raw) }.call_rcu();
+    }
+    rcu::barrier();
+    Outcome::new(true, format_args!("queued one rcu_head twice"))
+}
