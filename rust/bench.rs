@@ -7,7 +7,10 @@
 //! are plain text tables with a `#` header that states the method.
 //! Timings under QEMU TCG mean something only as ratios within one boot.
 
-use crate::debugfs::{self, FileOps, SeqFile};
+use crate::{
+    debugfs::{self, FileOps, SeqFile},
+    system,
+};
 use core::fmt;
 use kernel::{new_mutex, prelude::*, sync::Mutex};
 
@@ -23,6 +26,22 @@ pub(crate) struct Text(KVec<u8>);
 impl Text {
     fn new() -> Self {
         Text(KVec::new())
+    }
+
+    /// Appends one line; fails only when the report cannot grow.
+    pub(crate) fn line(&mut self, args: fmt::Arguments<'_>) -> Result {
+        fmt::Write::write_fmt(self, format_args!("{args}\n")).map_err(|_| ENOMEM)
+    }
+
+    /// Appends the line that says what the report was measured on.
+    pub(crate) fn system_line(&mut self) -> Result {
+        self.line(format_args!(
+            "# kernel {} preempt {} lockdep {} cpus {}",
+            system::kernel_release(),
+            system::preempt_model(),
+            system::Lockdep::current().as_str(),
+            system::online_cpus()
+        ))
     }
 }
 

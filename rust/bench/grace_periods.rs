@@ -25,7 +25,6 @@ use crate::{
     time::Instant,
 };
 use core::{
-    fmt::Write,
     hint::black_box,
     sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
 };
@@ -156,45 +155,33 @@ fn measure(v: &Variant, busy: bool) -> Result<(KVec<u64>, u64)> {
 }
 
 pub(super) fn run(out: &mut Text) -> Result {
-    let w = |_: core::fmt::Error| ENOMEM;
     let cpus = system::online_cpus();
-    writeln!(out, "# update-side wait before freeing, microseconds").map_err(w)?;
-    writeln!(
-        out,
+    out.line(format_args!(
+        "# update-side wait before freeing, microseconds"
+    ))?;
+    out.line(format_args!(
         "# method: updater on CPU 0 swaps an element in and times the wait that ends the \
          old one's Retired; busy: {} reader thread(s) on the other CPUs run read sections \
          on the same pointer back to back; median and p99 (nearest rank)",
         cpus.saturating_sub(1)
-    )
-    .map_err(w)?;
-    writeln!(
-        out,
-        "# kernel {} preempt {} lockdep {} cpus {}",
-        system::kernel_release(),
-        system::preempt_model(),
-        system::Lockdep::current().as_str(),
-        cpus
-    )
-    .map_err(w)?;
-    writeln!(
-        out,
+    ))?;
+    out.system_line()?;
+    out.line(format_args!(
         "# {:<26} readers samples median_us p99_us reader_sections",
         "wait"
-    )
-    .map_err(w)?;
+    ))?;
     // Medians in ns, [variant][idle, busy].
     let mut med = [[0u64; 2]; VARIANTS.len()];
     for (i, v) in VARIANTS.iter().enumerate() {
         for (j, busy) in [false, true].into_iter().enumerate() {
             if busy && cpus < 2 {
-                writeln!(out, "{:<28} busy n/a (one CPU)", v.name).map_err(w)?;
+                out.line(format_args!("{:<28} busy n/a (one CPU)", v.name))?;
                 continue;
             }
             let (mut ns, sections) = measure(v, busy)?;
             med[i][j] = median(&mut ns);
             let p99 = percentile(&mut ns, 99);
-            writeln!(
-                out,
+            out.line(format_args!(
                 "{:<28} {} {} {} {} {}",
                 v.name,
                 if busy { "busy" } else { "idle" },
@@ -202,8 +189,7 @@ pub(super) fn run(out: &mut Text) -> Result {
                 Fixed::<2>::ratio(med[i][j], 1000),
                 Fixed::<2>::ratio(p99, 1000),
                 sections
-            )
-            .map_err(w)?;
+            ))?;
         }
     }
     let hp = VARIANTS
@@ -211,14 +197,12 @@ pub(super) fn run(out: &mut Text) -> Result {
         .position(|v| v.wait == Wait::Hazptr)
         .ok_or(EINVAL)?;
     for (i, v) in VARIANTS.iter().enumerate().filter(|&(i, _)| i != hp) {
-        writeln!(
-            out,
+        out.line(format_args!(
             "ratio {}/hazptr_synchronize idle {} busy {}",
             v.name,
             Fixed::<1>::ratio(med[i][0], med[hp][0]),
             Fixed::<1>::ratio(med[i][1], med[hp][1])
-        )
-        .map_err(w)?;
+        ))?;
     }
     Ok(())
 }

@@ -20,7 +20,6 @@ use crate::{
     sync::{RawSpinLock, SpinLock},
     system,
 };
-use core::fmt::Write;
 use kernel::prelude::*;
 
 const LOOPS: usize = 20_000;
@@ -107,12 +106,8 @@ pub(super) fn run(out: &mut Text) -> Result {
         timed(|| (v.rust)(&locks, LOOPS / 10));
         timed(|| (v.c)(LOOPS / 10));
     }
-    let mut rust = KVec::with_capacity(VARIANTS.len() * RUNS, GFP_KERNEL)?;
-    let mut cref = KVec::with_capacity(VARIANTS.len() * RUNS, GFP_KERNEL)?;
-    for _ in 0..VARIANTS.len() * RUNS {
-        rust.push(0u64, GFP_KERNEL)?;
-        cref.push(0u64, GFP_KERNEL)?;
-    }
+    let mut rust = KVec::from_elem(0u64, VARIANTS.len() * RUNS, GFP_KERNEL)?;
+    let mut cref = KVec::from_elem(0u64, VARIANTS.len() * RUNS, GFP_KERNEL)?;
     for r in 0..RUNS {
         for (i, v) in VARIANTS.iter().enumerate().filter(|(_, v)| active(v)) {
             rust[i * RUNS + r] = timed(|| (v.rust)(&locks, LOOPS));
@@ -120,41 +115,27 @@ pub(super) fn run(out: &mut Text) -> Result {
         }
     }
 
-    // `Text` fails only when it cannot grow.
-    let w = |_: core::fmt::Error| ENOMEM;
-    writeln!(out, "# lock+unlock cost, ns per lock+unlock pair").map_err(w)?;
-    writeln!(
-        out,
+    out.line(format_args!("# lock+unlock cost, ns per lock+unlock pair"))?;
+    out.line(format_args!(
         "# method: {RUNS} interleaved runs x {LOOPS} loops per variant, median; each run \
          with local irqs off (as refscale); C loops built in this module"
-    )
-    .map_err(w)?;
-    writeln!(
-        out,
-        "# kernel {} preempt {} lockdep {} cpus {}",
-        system::kernel_release(),
-        system::preempt_model(),
-        system::Lockdep::current().as_str(),
-        system::online_cpus()
-    )
-    .map_err(w)?;
-    writeln!(out, "# {:<22} rust_ns c_ns rust/c", "operation").map_err(w)?;
+    ))?;
+    out.system_line()?;
+    out.line(format_args!("# {:<22} rust_ns c_ns rust/c", "operation"))?;
     for (i, v) in VARIANTS.iter().enumerate() {
         if !active(&v) {
-            writeln!(out, "{:<24} n/a n/a n/a", v.name).map_err(w)?;
+            out.line(format_args!("{:<24} n/a n/a n/a", v.name))?;
             continue;
         }
         let rm = median(&mut rust[i * RUNS..(i + 1) * RUNS]);
         let cm = median(&mut cref[i * RUNS..(i + 1) * RUNS]);
-        writeln!(
-            out,
+        out.line(format_args!(
             "{:<24} {} {} {}",
             v.name,
             Fixed::<1>::ratio(rm, LOOPS as u64),
             Fixed::<1>::ratio(cm, LOOPS as u64),
             Fixed::<3>::ratio(rm, cm)
-        )
-        .map_err(w)?;
+        ))?;
     }
     Ok(())
 }

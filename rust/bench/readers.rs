@@ -23,9 +23,8 @@ use super::{
 use crate::{
     hazptr::HazPtr,
     rcu::{self, RcuBox, RcuPtr},
-    system,
 };
-use core::{fmt::Write, hint::black_box};
+use core::hint::black_box;
 use kernel::prelude::*;
 
 const LOOPS: usize = 20_000;
@@ -112,35 +111,22 @@ pub(super) fn run(out: &mut Text) -> Result {
         *m = median(&mut ns[i * RUNS..(i + 1) * RUNS]);
     }
 
-    let w = |_: core::fmt::Error| ENOMEM;
-    writeln!(out, "# read-side cost, ns per read section").map_err(w)?;
-    writeln!(
-        out,
+    out.line(format_args!("# read-side cost, ns per read section"))?;
+    out.line(format_args!(
         "# method: {RUNS} interleaved runs x {LOOPS} sections per variant, median; each run \
          with local irqs off (as refscale); C loop built in this module; rcu_read_lock() \
          includes lockdep's rcu_lock_map acquire/release on this kernel"
-    )
-    .map_err(w)?;
-    writeln!(
-        out,
-        "# kernel {} preempt {} lockdep {} cpus {}",
-        system::kernel_release(),
-        system::preempt_model(),
-        system::Lockdep::current().as_str(),
-        system::online_cpus()
-    )
-    .map_err(w)?;
+    ))?;
+    out.system_line()?;
     let c_rcu = med[index("rcu_read_lock(C)")];
-    writeln!(out, "# {:<22} ns vs_C_rcu", "section").map_err(w)?;
+    out.line(format_args!("# {:<22} ns vs_C_rcu", "section"))?;
     for (v, m) in VARIANTS.iter().zip(med) {
-        writeln!(
-            out,
+        out.line(format_args!(
             "{:<24} {} {}",
             v.name,
             Fixed::<1>::ratio(m, LOOPS as u64),
             Fixed::<3>::ratio(m, c_rcu)
-        )
-        .map_err(w)?;
+        ))?;
     }
     let pairs = [
         ("hazptr/rcu guard", "HazPtr::protect_cell", "rcu::read_lock"),
@@ -153,13 +139,11 @@ pub(super) fn run(out: &mut Text) -> Result {
         ("rust/C rcu guard", "rcu::read_lock", "rcu_read_lock(C)"),
     ];
     for (what, a, b) in pairs {
-        writeln!(
-            out,
+        out.line(format_args!(
             "ratio {:<21} {}",
             what,
             Fixed::<3>::ratio(med[index(a)], med[index(b)])
-        )
-        .map_err(w)?;
+        ))?;
     }
     Ok(())
 }
