@@ -12,65 +12,72 @@
 
 use crate::{
     hazptr::{self, Cpus},
-    machine::{assert_rejected, machine, Barrier, Machine, ModelCpu, Obj, RelaxedWord},
+    machine::{assert_rejected, machine, Barrier, ModelCpu, Obj, RelaxedWord},
     publish,
     word::AtomicWord,
 };
 use loom::{
-    sync::{atomic::AtomicUsize, Arc},
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering, Ordering::Relaxed},
+        Arc,
+    },
     thread,
 };
 
-/// A two-CPU machine.
-fn slots<S>(new: impl Fn() -> S) -> Arc<Machine<S>> {
-    machine(2, new)
+/// The cells of a model: each publishes one object's address.
+type Cells = Arc<Vec<AtomicUsize>>;
+
+/// The address of cell `i`, which container readers protect.
+fn cell_addr(cells: &Cells, i: usize) -> usize {
+    &cells[i] as *const AtomicUsize as usize
 }
 
-/// Reader on CPU 0: protects the element `cell` publishes, reads it.
-fn element_reader<S: AtomicWord>(cpu: &ModelCpu<S>, cell: &AtomicUsize) -> bool {
-    match hazptr::protect(cpu, cell) {
-        Some((addr, held)) => {
-            Obj::read(addr);
-            hazptr::release(cpu, held);
-            true
-        }
-        None => false,
-    }
-}
-
-/// Updater on CPU 1: replaces the element of `cell`, waits for readers of
-/// the old one (and of `also`, e.g. the container), frees it.
-fn updater<S: AtomicWord>(cpu: &ModelCpu<S>, cell: &AtomicUsize, also: Option<usize>) -> usize {
-    let new = Obj::alloc();
-    let old = publish::publish(cell, new);
-    match also {
-        Some(c) => hazptr::synchronize(cpu, &[old, c]),
-        None => hazptr::synchronize(cpu, &[old]),
-    }
-    Obj::free(old);
-    old
-}
-
-/// One reader and one updater on a machine with `barrier` and slots made by
-/// `slot`.
-fn element_model<S: AtomicWord + Send + Sync + 'static>(
+/// One model of the protocol on a two-CPU machine with `barrier` and slots
+/// made by `slot`: `n` cells, each publishing a fresh object; a reader
+/// thread on CPU 0 runs `reader`; the updater on CPU 1 publishes a new
+/// object in cell `retire`, synchronises on the old one (and on the cell
+/// itself when `container`), and frees it. loom runs it exhaustively.
+fn model<S, R>(
     barrier: Barrier,
     slot: fn() -> S,
-) -> impl Fn() + Sync + Send + 'static {
+    n: usize,
+    retire: usize,
+    container: bool,
+    reader: R,
+) -> impl Fn() + Sync + Send + 'static
+where
+    S: AtomicWord + Send + Sync + 'static,
+    R: Fn(&ModelCpu<S>, &Cells) + Send + Sync + 'static,
+{
+    // Made outside the model, so a std Arc, not loom's.
+    let reader = std::sync::Arc::new(reader);
     move || {
-        let slots = slots(slot);
-        let first = Obj::alloc();
-        let cell = Arc::new(AtomicUsize::new(first));
-        let (s, c) = (slots.clone(), cell.clone());
-        let reader = thread::spawn(move || {
-            let cpu = ModelCpu::new(&s, 0, barrier);
-            element_reader(&cpu, &c);
-        });
-        let cpu = ModelCpu::new(&slots, 1, barrier);
-        let old = updater(&cpu, &cell, None);
-        reader.join().unwrap();
+        let machine = machine(2, slot);
+        let cells: Cells = Arc::new((0..n).map(|_| AtomicUsize::new(Obj::alloc())).collect());
+        let (m, c, r) = (machine.clone(), cells.clone(), reader.clone());
+        let thread = thread::spawn(move || r(&ModelCpu::new(&m, 0, barrier), &c));
+        let cpu = ModelCpu::new(&machine, 1, barrier);
+        let new = Obj::alloc();
+        let old = publish::publish(&cells[retire], new);
+        if container {
+            hazptr::synchronize(&cpu, &[old, cell_addr(&cells, retire)]);
+        } else {
+            hazptr::synchronize(&cpu, &[old]);
+        }
+        Obj::free(old);
+        thread.join().unwrap();
         Obj::reclaim(old);
-        Obj::reclaim(cell.load(loom::sync::atomic::Ordering::Relaxed));
+        for c in cells.iter() {
+            Obj::reclaim(c.load(Relaxed));
+        }
+    }
+}
+
+/// Protects the element `cell` publishes, reads it, releases.
+fn read_element<S: AtomicWord>(cpu: &ModelCpu<S>, cell: &AtomicUsize) {
+    if let Some((addr, held)) = hazptr::protect(cpu, cell) {
+        Obj::read(addr);
+        hazptr::release(cpu, held);
     }
 }
 
@@ -82,6 +89,29 @@ fn new_relaxed_slot() -> RelaxedWord {
     RelaxedWord(AtomicUsize::new(hazptr::EMPTY))
 }
 
+/// One reader, one element.
+fn element_model<S: AtomicWord + Send + Sync + 'static>(
+    barrier: Barrier,
+    slot: fn() -> S,
+) -> impl Fn() + Sync + Send + 'static {
+    model(barrier, slot, 1, 0, false, |cpu, cells| {
+        read_element(cpu, &cells[0])
+    })
+}
+
+/// A reader protects the element of cell 0 and then, in a second round,
+/// the element of cell 1, while the updater retires the first one: the
+/// updater may read the slot store of the *second* protection and must
+/// still be ordered after the first round's accesses.
+fn two_round_model<S: AtomicWord + Send + Sync + 'static>(
+    slot: fn() -> S,
+) -> impl Fn() + Sync + Send + 'static {
+    model(Barrier::Full, slot, 2, 0, false, |cpu, cells| {
+        read_element(cpu, &cells[0]);
+        read_element(cpu, &cells[1]);
+    })
+}
+
 #[test]
 fn element_protection() {
     loom::model(element_model(Barrier::Full, new_slot));
@@ -89,75 +119,53 @@ fn element_protection() {
 
 #[test]
 fn container_protection() {
-    loom::model(|| {
-        let slots = slots(new_slot);
-        let first = Obj::alloc();
-        let cell = Arc::new(AtomicUsize::new(first));
-        let container = &*cell as *const AtomicUsize as usize;
-        let (s, c) = (slots.clone(), cell.clone());
-        let reader = thread::spawn(move || {
-            let cpu = ModelCpu::new(&s, 0, Barrier::Full);
-            // Protect the container, then load from it: no re-load needed.
-            let held = hazptr::acquire(&cpu, &*c as *const AtomicUsize as usize);
-            let addr = publish::subscribe(&*c);
-            Obj::read(addr);
-            hazptr::release(&cpu, held);
-        });
-        let cpu = ModelCpu::new(&slots, 1, Barrier::Full);
-        let old = updater(&cpu, &cell, Some(container));
-        reader.join().unwrap();
-        Obj::reclaim(old);
-        Obj::reclaim(cell.load(loom::sync::atomic::Ordering::Relaxed));
-    });
+    // Protect the cell, then load from it: no re-load needed.
+    loom::model(model(Barrier::Full, new_slot, 1, 0, true, |cpu, cells| {
+        let held = hazptr::acquire(cpu, cell_addr(cells, 0));
+        Obj::read(publish::subscribe(&cells[0]));
+        hazptr::release(cpu, held);
+    }));
 }
 
-/// A task on CPU 0 protects the element of cell A; an interrupt arrives at
+/// A task on CPU 0 protects the element of cell 0; an interrupt arrives at
 /// interrupt window `window` of the task's protocol and protects the element
-/// of cell B. The updater retires B's element (`retire_b`) or A's.
-fn nested_model(window: usize, retire_b: bool) {
-    loom::model(move || {
-        let slots = slots(new_slot);
-        let (a0, b0) = (Obj::alloc(), Obj::alloc());
-        let cell_a = Arc::new(AtomicUsize::new(a0));
-        let cell_b = Arc::new(AtomicUsize::new(b0));
-        let (s, ca, cb) = (slots.clone(), cell_a.clone(), cell_b.clone());
-        let reader = thread::spawn(move || {
-            let cpu = ModelCpu::new(&s, 0, Barrier::Full);
-            let nested = Arc::new(loom::sync::atomic::AtomicBool::new(false));
-            let n = nested.clone();
+/// of cell 1. The updater retires the interrupt's element (`retire_irq`) or
+/// the task's.
+fn nested_model(window: usize, retire_irq: bool) {
+    let retire = if retire_irq { 1 } else { 0 };
+    loom::model(model(
+        Barrier::Full,
+        new_slot,
+        2,
+        retire,
+        false,
+        move |cpu, cells| {
+            let nested = Arc::new(AtomicBool::new(false));
+            let (n, c) = (nested.clone(), cells.clone());
             cpu.interrupt_at(window, move |cpu| {
                 // The interrupt's own protocol, on the same CPU and slot.
-                if let Some((addr, held)) = hazptr::protect(cpu, &*cb) {
-                    n.store(held.is_nested(), loom::sync::atomic::Ordering::Relaxed);
+                if let Some((addr, held)) = hazptr::protect(cpu, &c[1]) {
+                    n.store(held.is_nested(), Relaxed);
                     Obj::read(addr);
                     hazptr::release(cpu, held);
                 }
             });
-            let (addr, held) = hazptr::protect(&cpu, &*ca).unwrap();
+            let (addr, held) = hazptr::protect(cpu, &cells[0]).unwrap();
             Obj::read(addr);
-            hazptr::release(&cpu, held);
+            hazptr::release(cpu, held);
             assert!(cpu.interrupt_ran(), "window {window} was never reached");
-            // The task's windows: 0 between reading and writing the depth
-            // (the interrupt finds it at 0 and owns the slot), 1 between
-            // the depth and the slot store, 2 before the re-load (both: the
-            // interrupt is nested and stores the wildcard), 3 in the release
-            // after the depth went back to 0 (the interrupt owns the slot).
-            // When A is retired the task may re-load once more, which adds
-            // a window and shifts the later ones: only safety is checked.
-            if retire_b {
-                assert_eq!(
-                    nested.load(loom::sync::atomic::Ordering::Relaxed),
-                    window == 1 || window == 2
-                );
+            // The task's windows: 0 between reading and writing the depth (the
+            // interrupt finds it at 0 and owns the slot), 1 between the depth
+            // and the slot store, 2 before the re-load (both: the interrupt is
+            // nested and stores the wildcard), 3 in the release after the depth
+            // went back to 0 (the interrupt owns the slot). When the task's
+            // element is retired the task may re-load once more, which adds a
+            // window and shifts the later ones: only safety is checked then.
+            if retire_irq {
+                assert_eq!(nested.load(Relaxed), window == 1 || window == 2);
             }
-        });
-        let cpu = ModelCpu::new(&slots, 1, Barrier::Full);
-        let old = updater(&cpu, if retire_b { &cell_b } else { &cell_a }, None);
-        reader.join().unwrap();
-        Obj::reclaim(old);
-        Obj::reclaim(cell_a.load(loom::sync::atomic::Ordering::Relaxed));
-        Obj::reclaim(cell_b.load(loom::sync::atomic::Ordering::Relaxed));
-    });
+        },
+    ));
 }
 
 #[test]
@@ -186,86 +194,34 @@ fn irq_during_release() {
 
 #[test]
 fn guards_released_out_of_order() {
-    // One task protects A, then B (nested: wildcard), then releases A
-    // first, as Rust guards may be dropped in any order, and only then
-    // reads B: B's element must still be protected.
-    loom::model(|| {
-        let slots = slots(new_slot);
-        let (a0, b0) = (Obj::alloc(), Obj::alloc());
-        let cell_a = Arc::new(AtomicUsize::new(a0));
-        let cell_b = Arc::new(AtomicUsize::new(b0));
-        let (s, ca, cb) = (slots.clone(), cell_a.clone(), cell_b.clone());
-        let reader = thread::spawn(move || {
-            let cpu = ModelCpu::new(&s, 0, Barrier::Full);
-            let (a, held_a) = hazptr::protect(&cpu, &*ca).unwrap();
-            let (b, held_b) = hazptr::protect(&cpu, &*cb).unwrap();
-            assert!(held_b.is_nested());
-            Obj::read(a);
-            hazptr::release(&cpu, held_a);
-            Obj::read(b);
-            hazptr::release(&cpu, held_b);
-        });
-        let cpu = ModelCpu::new(&slots, 1, Barrier::Full);
-        let old = updater(&cpu, &cell_b, None);
-        reader.join().unwrap();
-        Obj::reclaim(old);
-        Obj::reclaim(cell_a.load(loom::sync::atomic::Ordering::Relaxed));
-        Obj::reclaim(cell_b.load(loom::sync::atomic::Ordering::Relaxed));
-    });
+    // One task protects cell 0's element, then cell 1's (nested: wildcard),
+    // then releases the first guard first, as Rust guards may be dropped in
+    // any order, and only then reads the second: it must still be
+    // protected.
+    loom::model(model(Barrier::Full, new_slot, 2, 1, false, |cpu, cells| {
+        let (a, held_a) = hazptr::protect(cpu, &cells[0]).unwrap();
+        let (b, held_b) = hazptr::protect(cpu, &cells[1]).unwrap();
+        assert!(held_b.is_nested());
+        Obj::read(a);
+        hazptr::release(cpu, held_a);
+        Obj::read(b);
+        hazptr::release(cpu, held_b);
+    }));
 }
 
 #[test]
 fn synchronize_waits_for_wildcard() {
-    // The interrupt's wildcard must keep the updater waiting for the
-    // *outer* element too, which the interrupt never named.
-    loom::model(|| {
-        let slots = slots(new_slot);
-        let a0 = Obj::alloc();
-        let cell = Arc::new(AtomicUsize::new(a0));
-        let (s, c) = (slots.clone(), cell.clone());
-        let reader = thread::spawn(move || {
-            let cpu = ModelCpu::new(&s, 0, Barrier::Full);
-            let (addr, outer) = hazptr::protect(&cpu, &*c).unwrap();
-            // A nested user takes and drops the slot: it must not clear it.
-            let inner = hazptr::acquire(&cpu, 0x1000);
-            assert!(inner.is_nested());
-            hazptr::release(&cpu, inner);
-            Obj::read(addr);
-            hazptr::release(&cpu, outer);
-        });
-        let cpu = ModelCpu::new(&slots, 1, Barrier::Full);
-        let old = updater(&cpu, &cell, None);
-        reader.join().unwrap();
-        Obj::reclaim(old);
-        Obj::reclaim(cell.load(loom::sync::atomic::Ordering::Relaxed));
-    });
-}
-
-/// A reader protects the element of `cell` and then, in a second round,
-/// the element of another cell, while the updater retires the first one:
-/// the updater may read the slot store of the *second* protection and must
-/// still be ordered after the first round's accesses.
-fn two_round_model<S: AtomicWord + Send + Sync + 'static>(
-    slot: fn() -> S,
-) -> impl Fn() + Sync + Send + 'static {
-    move || {
-        let slots = slots(slot);
-        let (first, other) = (Obj::alloc(), Obj::alloc());
-        let cell = Arc::new(AtomicUsize::new(first));
-        let cell2 = Arc::new(AtomicUsize::new(other));
-        let (s, c, c2) = (slots.clone(), cell.clone(), cell2.clone());
-        let reader = thread::spawn(move || {
-            let cpu = ModelCpu::new(&s, 0, Barrier::Full);
-            element_reader(&cpu, &c);
-            element_reader(&cpu, &c2);
-        });
-        let cpu = ModelCpu::new(&slots, 1, Barrier::Full);
-        let old = updater(&cpu, &cell, None);
-        reader.join().unwrap();
-        Obj::reclaim(old);
-        Obj::reclaim(cell.load(loom::sync::atomic::Ordering::Relaxed));
-        Obj::reclaim(other);
-    }
+    // A nested user's wildcard must keep the updater waiting for the
+    // *outer* element too, which the nested user never named, and the
+    // nested user must not clear the slot on release.
+    loom::model(model(Barrier::Full, new_slot, 1, 0, false, |cpu, cells| {
+        let (addr, outer) = hazptr::protect(cpu, &cells[0]).unwrap();
+        let inner = hazptr::acquire(cpu, 0x1000);
+        assert!(inner.is_nested());
+        hazptr::release(cpu, inner);
+        Obj::read(addr);
+        hazptr::release(cpu, outer);
+    }));
 }
 
 #[test]
@@ -278,20 +234,16 @@ fn reader_protects_twice() {
 struct RelaxedPublishSlot(AtomicUsize);
 
 impl AtomicWord for RelaxedPublishSlot {
-    fn load(&self, order: loom::sync::atomic::Ordering) -> usize {
+    fn load(&self, order: Ordering) -> usize {
         self.0.load(order)
     }
 
-    fn store(&self, val: usize, order: loom::sync::atomic::Ordering) {
-        let order = if val == hazptr::EMPTY {
-            order
-        } else {
-            loom::sync::atomic::Ordering::Relaxed
-        };
+    fn store(&self, val: usize, order: Ordering) {
+        let order = if val == hazptr::EMPTY { order } else { Relaxed };
         self.0.store(val, order)
     }
 
-    fn swap(&self, val: usize, order: loom::sync::atomic::Ordering) -> usize {
+    fn swap(&self, val: usize, order: Ordering) -> usize {
         self.0.swap(val, order)
     }
 }
@@ -329,8 +281,8 @@ mod broken {
 fn model_cpu_counts_all_slots() {
     // The machine itself: synchronize() must visit both CPUs' slots.
     loom::model(|| {
-        let slots = slots(new_slot);
-        let cpu = ModelCpu::new(&slots, 1, Barrier::Full);
+        let machine = machine(2, new_slot);
+        let cpu = ModelCpu::new(&machine, 1, Barrier::Full);
         let mut n = 0;
         cpu.for_each_slot(|_| n += 1);
         assert_eq!(n, 2);
