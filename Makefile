@@ -35,8 +35,19 @@ deps:
 kernel: deps
 	@scripts/build-kernel.sh $(PREEMPT_MODEL) >/dev/null
 
+# The objects here record their dependencies as paths into the kernel they
+# were built against, so building against another kernel (a new KDIR, or the
+# test kernel rebuilt after a fragment changed) would reuse them unchanged
+# and insmod would refuse the module. .kernel-stamp names the kernel of the
+# objects; when it changes, they are cleaned first.
 modules:
 	@kdir=$(kdir) && \
+	stamp="$$(cd "$$kdir" && pwd) $$(cat "$$kdir/include/config/kernel.release" 2>/dev/null) $$(sha256sum "$$kdir/.config" 2>/dev/null | cut -c1-16)" && \
+	if [ "$$(cat .kernel-stamp 2>/dev/null)" != "$$stamp" ]; then \
+		if [ -f .kernel-stamp ]; then echo "  CLEAN   objects built for another kernel"; fi; \
+		$(MAKE) -C "$$kdir" M=$(CURDIR) $(kbuild) clean >/dev/null && \
+		echo "$$stamp" >.kernel-stamp; \
+	fi && \
 	$(MAKE) -C "$$kdir" M=$(CURDIR) $(kbuild) modules
 
 run:
@@ -58,4 +69,4 @@ fmt-check:
 clean:
 	@kdir=$(if $(KDIR),$(KDIR),$$(ls -d $(RCU_LAB_CACHE)/kernel/$(PREEMPT_MODEL)-*/ 2>/dev/null | head -1)); \
 	if [ -n "$$kdir" ]; then $(MAKE) -C "$$kdir" M=$(CURDIR) $(kbuild) clean; fi
-	rm -f rust/helpers_generated.rs
+	rm -f rust/helpers_generated.rs .kernel-stamp
