@@ -6,7 +6,14 @@
 //! (which documents the memory-ordering argument and is model-checked on
 //! the host): the slots are the module's per-CPU data (`rust/helpers.c`),
 //! preemption is off while a slot is held, and `smp_mb()` is a sequentially
-//! consistent fence (`mfence` on x86-64).
+//! consistent fence (`lock or` on the stack on x86-64, like the kernel's).
+//!
+//! Preemption is disabled with `preempt_disable_notrace()`: the guard
+//! balances it by construction, so `CONFIG_DEBUG_PREEMPT`'s accounting adds
+//! nothing but cost (it made the guard 1.6x dearer), and a user inside
+//! tracing or lockdep, which is what seed 000 wants these slots for, must
+//! not recurse into the preemption tracer. `preempt_count()` rises all the
+//! same, so sleeping under a guard is still reported.
 //!
 //! * [`HazPtr<T>`] publishes a `KBox<T>` to readers.
 //! * [`HazPtr::protect`] protects the current element (load, publish,
@@ -49,38 +56,39 @@ struct KernelCpus;
 /// kernel's `shazptr_slots`: readers and updaters always agree on it.
 static CPUS: KernelCpus = KernelCpus;
 
-/// A word of the module's per-CPU hazard-pointer state.
+// `state` below relies on the two layouts being the same.
+kernel::static_assert!(
+    core::mem::size_of::<proto::CpuState<AtomicUsize>>()
+        == core::mem::size_of::<helpers::rcu_lab_hazptr_cpu>()
+);
+kernel::static_assert!(
+    core::mem::offset_of!(proto::CpuState<AtomicUsize>, depth)
+        == core::mem::offset_of!(helpers::rcu_lab_hazptr_cpu, depth)
+);
+
+/// A CPU's state in the module's per-CPU data, as the protocol sees it.
 ///
 /// # Safety
 ///
-/// `ptr` must point to the `slot` or `depth` of a `struct
-/// rcu_lab_hazptr_cpu` from `rcu_lab_hazptr_enter()` or
-/// `rcu_lab_hazptr_slot()`.
-unsafe fn word<'a>(ptr: *mut kernel::ffi::c_ulong) -> &'a AtomicUsize {
-    // SAFETY: The caller guarantees `ptr` is such a word: an aligned
-    // `unsigned long` (the size and alignment of `usize` on every 64-bit
-    // kernel) in per-CPU data that lives as long as the module, whose code
-    // is the only user of the reference. Only Rust code accesses these words
-    // after their zeroed initialisation, and always atomically.
-    unsafe { AtomicUsize::from_ptr(ptr.cast::<usize>()) }
+/// `cpu` must come from `rcu_lab_hazptr_enter()` or `rcu_lab_hazptr_slot()`.
+unsafe fn state<'a>(cpu: *mut helpers::rcu_lab_hazptr_cpu) -> &'a proto::CpuState<AtomicUsize> {
+    // SAFETY: The caller guarantees `cpu` is a `struct rcu_lab_hazptr_cpu`
+    // in per-CPU data that lives as long as the module, whose code is the
+    // only user of the reference. `CpuState<AtomicUsize>` is `#[repr(C)]`
+    // with two `AtomicUsize`, which have the size and alignment of the two
+    // `unsigned long` fields on every 64-bit kernel. Only Rust code accesses
+    // them after their zeroed initialisation, and always atomically.
+    unsafe { &*cpu.cast::<proto::CpuState<AtomicUsize>>() }
 }
 
 impl proto::Cpus for KernelCpus {
     type Slot = AtomicUsize;
 
     #[inline(always)]
-    fn enter(&self) -> proto::Local<'_, AtomicUsize> {
+    fn enter(&self) -> &proto::CpuState<AtomicUsize> {
         // SAFETY: The function disables preemption (undone by `exit`) and
-        // returns this CPU's state in the module's per-CPU data.
-        let cpu = unsafe { helpers::rcu_lab_hazptr_enter() };
-        // SAFETY: `cpu` points to a live `struct rcu_lab_hazptr_cpu`, so the
-        // field pointers are valid, and they are what `word` requires.
-        unsafe {
-            proto::Local {
-                slot: word(core::ptr::addr_of_mut!((*cpu).slot)),
-                depth: word(core::ptr::addr_of_mut!((*cpu).depth)),
-            }
-        }
+        // returns this CPU's state, which is what `state` requires.
+        unsafe { state(helpers::rcu_lab_hazptr_enter()) }
     }
 
     #[inline(always)]
@@ -98,8 +106,8 @@ impl proto::Cpus for KernelCpus {
             if cpu < 0 {
                 break;
             }
-            // SAFETY: `cpu` is a possible CPU, so this is its slot.
-            f(unsafe { word(helpers::rcu_lab_hazptr_slot(cpu)) });
+            // SAFETY: `cpu` is a possible CPU, so this is its state.
+            f(&unsafe { state(helpers::rcu_lab_hazptr_cpu(cpu)) }.slot);
         }
     }
 

@@ -280,20 +280,25 @@ bool rcu_lab_rcu_read_lock_held(void)
  */
 static DEFINE_PER_CPU_ALIGNED(struct rcu_lab_hazptr_cpu, rcu_lab_hazptr_cpus);
 
+/*
+ * notrace: the Rust guard balances the pair by construction, and a guard
+ * taken inside tracing or lockdep must not recurse into the preemption
+ * tracer; preempt_count() is raised all the same.
+ */
 struct rcu_lab_hazptr_cpu *rcu_lab_hazptr_enter(void)
 {
-	preempt_disable();
+	preempt_disable_notrace();
 	return this_cpu_ptr(&rcu_lab_hazptr_cpus);
 }
 
 void rcu_lab_hazptr_exit(void)
 {
-	preempt_enable();
+	preempt_enable_notrace();
 }
 
-unsigned long *rcu_lab_hazptr_slot(int cpu)
+struct rcu_lab_hazptr_cpu *rcu_lab_hazptr_cpu(int cpu)
 {
-	return &per_cpu_ptr(&rcu_lab_hazptr_cpus, cpu)->slot;
+	return per_cpu_ptr(&rcu_lab_hazptr_cpus, cpu);
 }
 
 int rcu_lab_next_possible_cpu(int cpu)

@@ -84,9 +84,10 @@ bool rcu_lab_rcu_read_lock_held(void);
 
 /*
  * Hazard-pointer state, one per possible CPU in the module's per-CPU data:
- * the slot every CPU reads, and the nesting depth only its CPU touches.
- * rcu_lab_hazptr_enter() disables preemption and returns the current CPU's;
- * rcu_lab_hazptr_exit() enables preemption again.
+ * the slot every CPU reads, and the nesting depth only its CPU touches
+ * (rust/protocol/hazptr.rs, CpuState, has the same layout).
+ * rcu_lab_hazptr_enter() disables preemption (notrace) and returns the
+ * current CPU's; rcu_lab_hazptr_exit() enables preemption again.
  */
 struct rcu_lab_hazptr_cpu {
 	unsigned long slot;
@@ -95,7 +96,7 @@ struct rcu_lab_hazptr_cpu {
 
 struct rcu_lab_hazptr_cpu *rcu_lab_hazptr_enter(void);
 void rcu_lab_hazptr_exit(void);
-unsigned long *rcu_lab_hazptr_slot(int cpu);
+struct rcu_lab_hazptr_cpu *rcu_lab_hazptr_cpu(int cpu);
 /* The next possible CPU after cpu (-1 to start), or -1 after the last. */
 int rcu_lab_next_possible_cpu(int cpu);
 
@@ -112,5 +113,6 @@ void rcu_lab_ref_spin_lock_irqsave_loop(unsigned long n);
 /* C reference loops of the reader benchmark (bench/reader_loops.c). */
 void rcu_lab_ref_rcu_read_loop(unsigned long n);
 void rcu_lab_ref_rcu_read_nolockdep_loop(unsigned long n);
+void rcu_lab_ref_preempt_loop(unsigned long n);
 
 #endif /* RCU_LAB_HELPERS_H */

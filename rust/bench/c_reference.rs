@@ -45,3 +45,10 @@ pub(crate) fn rcu_read_nolockdep_loop(n: usize) {
     // the lockdep annotation hides nothing from lockdep.
     unsafe { helpers::rcu_lab_ref_rcu_read_nolockdep_loop(n) }
 }
+
+/// `n` times `preempt_disable()` + `preempt_enable()`.
+pub(crate) fn preempt_loop(n: usize) {
+    // SAFETY: Disabling and re-enabling preemption is allowed in any
+    // context; the loop leaves the count as it found it.
+    unsafe { helpers::rcu_lab_ref_preempt_loop(n) }
+}

@@ -4,9 +4,12 @@
  * kernel/rcu/refscale.c's "rcu" type, compiled into the module so that the
  * Rust read guard is compared with C in the same harness, and the same loop
  * on __rcu_read_lock(), which leaves out lockdep's rcu_lock_map: the cost of
- * RCU itself on a kernel without lockdep.
+ * RCU itself on a kernel without lockdep.  And preempt_disable() +
+ * preempt_enable(), which every hazard-pointer guard pays (with
+ * CONFIG_DEBUG_PREEMPT's out-of-line accounting on this kernel).
  */
 
+#include <linux/preempt.h>
 #include <linux/rcupdate.h>
 
 #include "../helpers.h"
@@ -24,5 +27,13 @@ void rcu_lab_ref_rcu_read_nolockdep_loop(unsigned long n)
 	for (; n > 0; n--) {
 		__rcu_read_lock();
 		__rcu_read_unlock();
+	}
+}
+
+void rcu_lab_ref_preempt_loop(unsigned long n)
+{
+	for (; n > 0; n--) {
+		preempt_disable();
+		preempt_enable();
 	}
 }

@@ -13,7 +13,9 @@
 //! `rcu_read_lock()` includes lockdep's `lock_acquire()`/`lock_release()` on
 //! `rcu_lock_map`; the hazard-pointer guards have no lockdep annotation, so
 //! `__rcu_read_lock(C)` (the same loop without the annotation) is measured
-//! too: it is the comparison a kernel without lockdep would see.
+//! too: it is the comparison a kernel without lockdep would see. And
+//! `preempt_disable(C)`, the part of a hazard-pointer guard that
+//! `CONFIG_DEBUG_PREEMPT` makes dear on this kernel.
 
 use super::{
     c_reference as c,
@@ -50,6 +52,10 @@ const VARIANTS: &[Variant] = &[
     Variant {
         name: "__rcu_read_lock(C)",
         run: |_, n| c::rcu_read_nolockdep_loop(n),
+    },
+    Variant {
+        name: "preempt_disable(C)",
+        run: |_, n| c::preempt_loop(n),
     },
     Variant {
         name: "rcu::read_lock",

@@ -101,12 +101,14 @@ pub(crate) const EMPTY: usize = 0;
 /// Value of a slot that protects everything (`SHAZPTR_WILDCARD`).
 pub(crate) const WILDCARD: usize = usize::MAX;
 
-/// The current CPU's slot and nesting depth.
-pub(crate) struct Local<'a, W> {
+/// A CPU's hazard-pointer state (the layout of the kernel's
+/// `struct rcu_lab_hazptr_cpu`).
+#[repr(C)]
+pub(crate) struct CpuState<W> {
     /// The hazard-pointer slot, read by every CPU's [`synchronize`].
-    pub(crate) slot: &'a W,
+    pub(crate) slot: W,
     /// Users of the slot on this CPU; only this CPU touches it.
-    pub(crate) depth: &'a W,
+    pub(crate) depth: W,
 }
 
 /// What the protocol needs from the machine it runs on.
@@ -114,8 +116,8 @@ pub(crate) trait Cpus {
     /// A word of a CPU's hazard-pointer state.
     type Slot: AtomicWord;
 
-    /// Disables preemption and returns the current CPU's slot and depth.
-    fn enter(&self) -> Local<'_, Self::Slot>;
+    /// Disables preemption and returns the current CPU's state.
+    fn enter(&self) -> &CpuState<Self::Slot>;
 
     /// Enables preemption again; pairs with [`Cpus::enter`].
     fn exit(&self);
@@ -151,7 +153,7 @@ pub(crate) trait Cpus {
 /// its own address.
 #[must_use = "a held slot blocks synchronize() until released"]
 pub(crate) struct Held<'a, S> {
-    local: Local<'a, S>,
+    local: &'a CpuState<S>,
     outermost: bool,
 }
 

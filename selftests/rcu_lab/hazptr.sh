@@ -33,7 +33,7 @@ rows() { # NAME PATTERN: lines of benchmark NAME's report matching PATTERN
 
 bench readers
 n=$(rows readers '^[A-Za-z_:()]+ +[0-9]+\.[0-9] +[0-9]+\.[0-9]{3}$')
-rcu_lab_test "bench readers: 6 read sections measured (${n:-0})" [ "$n" = 6 ]
+rcu_lab_test "bench readers: 7 read sections measured (${n:-0})" [ "$n" = 7 ]
 
 # Two rows (idle, busy) per wait; with one CPU the busy rows say n/a.
 bench gp

@@ -61,15 +61,18 @@ type Irq<S> = (usize, Box<dyn FnOnce(&ModelCpu<S>)>);
 
 /// The per-CPU hazard-pointer state of a model machine.
 pub(crate) struct Machine<S> {
-    slots: Vec<S>,
-    depths: Vec<S>,
+    cpus: Vec<hazptr::CpuState<S>>,
 }
 
 /// A machine of `n` CPUs whose words are made by `new`.
 pub(crate) fn machine<S>(n: usize, new: impl Fn() -> S) -> Arc<Machine<S>> {
     Arc::new(Machine {
-        slots: (0..n).map(|_| new()).collect(),
-        depths: (0..n).map(|_| new()).collect(),
+        cpus: (0..n)
+            .map(|_| hazptr::CpuState {
+                slot: new(),
+                depth: new(),
+            })
+            .collect(),
     })
 }
 
@@ -109,18 +112,15 @@ impl<S: AtomicWord> ModelCpu<S> {
 impl<S: AtomicWord> hazptr::Cpus for ModelCpu<S> {
     type Slot = S;
 
-    fn enter(&self) -> hazptr::Local<'_, S> {
-        hazptr::Local {
-            slot: &self.machine.slots[self.me],
-            depth: &self.machine.depths[self.me],
-        }
+    fn enter(&self) -> &hazptr::CpuState<S> {
+        &self.machine.cpus[self.me]
     }
 
     fn exit(&self) {}
 
     fn for_each_slot(&self, mut f: impl FnMut(&S)) {
-        for s in self.machine.slots.iter() {
-            f(s);
+        for c in self.machine.cpus.iter() {
+            f(&c.slot);
         }
     }
 
