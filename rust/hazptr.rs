@@ -28,13 +28,17 @@
 //! Guards may be taken in task, softirq and hardirq context; one taken while
 //! this CPU's slot is in use (an interrupt on top of a task that holds it,
 //! or the task's second guard) stores the wildcard, and guards may be
-//! dropped in any order: the last one out clears the slot. NMI: the protocol is NMI-safe (a load and stores to
-//! the local slot, strictly nested), and the shim's calls
-//! (`preempt_disable()`, `this_cpu_ptr()`) are too; no test runs in NMI
-//! because the test VM has no NMI source (no NMI watchdog, no PMU under TCG). [`Retired::synchronize`] runs in
-//! process context only, and never while the caller holds a guard: it would
-//! wait for itself, and its `cond_resched()` under the guard's disabled
-//! preemption is reported by `CONFIG_DEBUG_ATOMIC_SLEEP`.
+//! dropped in any order: the last one out clears the slot.
+//!
+//! NMI: the protocol is NMI-safe (loads and stores to the local CPU's slot
+//! and depth, strictly nested), and so are the shim's calls
+//! (`preempt_disable_notrace()`, `this_cpu_ptr()`); no test runs in NMI
+//! because the test VM has no NMI source (no NMI watchdog, no PMU under TCG).
+//!
+//! [`Retired::synchronize`] runs in process context only, and never while
+//! the caller holds a guard: it would wait for itself, and its
+//! `cond_resched()` under the guard's disabled preemption is reported by
+//! `CONFIG_DEBUG_ATOMIC_SLEEP`.
 
 use crate::{
     helpers,
@@ -70,7 +74,7 @@ kernel::static_assert!(
 ///
 /// # Safety
 ///
-/// `cpu` must come from `rcu_lab_hazptr_enter()` or `rcu_lab_hazptr_slot()`.
+/// `cpu` must come from `rcu_lab_hazptr_enter()` or `rcu_lab_hazptr_cpu()`.
 unsafe fn state<'a>(cpu: *mut helpers::rcu_lab_hazptr_cpu) -> &'a proto::CpuState<AtomicUsize> {
     // SAFETY: The caller guarantees `cpu` is a `struct rcu_lab_hazptr_cpu`
     // in per-CPU data that lives as long as the module, whose code is the
@@ -93,7 +97,7 @@ impl proto::Cpus for KernelCpus {
 
     #[inline(always)]
     fn exit(&self) {
-        // SAFETY: Pairs with the `preempt_disable()` of `enter`, as the
+        // SAFETY: Pairs with the `preempt_disable_notrace()` of `enter`, as the
         // protocol's `release` guarantees.
         unsafe { helpers::rcu_lab_hazptr_exit() }
     }

@@ -78,15 +78,16 @@
 //!
 //! `smp_mb()` is the one full barrier; every other access is acquire,
 //! release or relaxed, which costs nothing extra on x86-64. The model checker
-//! in `rust/model/tests/hazptr.rs` runs this very file under loom: the
-//! protocol passes, and with `smp_mb()` weakened or the clearing store made
-//! relaxed it is rejected.
+//! (`rust/model/src/hazptr_model.rs`) runs this very file under loom: the
+//! protocol passes, with interrupts injected wherever they can split it and
+//! guards released out of order; with `smp_mb()` weakened, or the clearing
+//! or the publishing slot stores made relaxed, it is rejected.
 //!
 //! # Contexts
 //!
 //! Readers may run in task, softirq, hardirq and NMI context: taking and
-//! releasing a slot is a load and stores on the local CPU's slot, with
-//! preemption disabled by the caller's [`Cpus::enter`]. [`synchronize`] spins
+//! releasing a slot are loads and stores on the local CPU's slot and depth,
+//! with preemption disabled by the caller's [`Cpus::enter`]. [`synchronize`] spins
 //! and calls `cond_resched()` between CPUs, so it runs in process context
 //! only, and never while the caller itself holds a slot (it would wait for
 //! itself; `cond_resched()` with preemption off is reported by

@@ -24,7 +24,7 @@
 //! linearised: each old address is returned to exactly one of them, and only
 //! that one may retire it.
 //!
-//! The host-side model (`rust/model/tests/publish.rs`) checks this protocol
+//! The host-side model (`rust/model/src/publish_model.rs`) checks this protocol
 //! exhaustively with loom, and checks that a relaxed publication is caught.
 
 use super::word::AtomicWord;
