@@ -18,25 +18,10 @@ rcu_lab_test "$RCU_LAB_DEBUGFS/info after insmod" [ -f "$RCU_LAB_DEBUGFS/info" ]
 content=$(cat "$RCU_LAB_DEBUGFS/info")
 rcu_lab_test "info is readable and not empty" [ -n "$content" ]
 
-before=$(dmesg | grep -c 'rcu_lab: info is read-only')
-if echo x >"$RCU_LAB_DEBUGFS/info" 2>/dev/null; then
-	ok=false
-else
-	ok=true
-fi
-after=$(dmesg | grep -c 'rcu_lab: info is read-only')
-[ "$after" -gt "$before" ] || ok=false
-rcu_lab_test "write to info refused, with a dmesg line" $ok
-
-before=$(dmesg | grep -c 'selftest: write refused: not UTF-8 text')
-if printf '\377\376\n' >"$RCU_LAB_DEBUGFS/selftest" 2>/dev/null; then
-	ok=false
-else
-	ok=true
-fi
-after=$(dmesg | grep -c 'selftest: write refused: not UTF-8 text')
-[ "$after" -gt "$before" ] || ok=false
-rcu_lab_test "non-UTF-8 write to selftest refused, with a dmesg line" $ok
+rcu_lab_test "write to info refused, with a dmesg line" \
+	rcu_lab_write_refused info 'rcu_lab: info is read-only' 'x\n'
+rcu_lab_test "non-UTF-8 write to selftest refused, with a dmesg line" \
+	rcu_lab_write_refused selftest 'selftest: write refused: not UTF-8 text' '\377\376\n'
 
 # An open file pins the module: rmmod must fail until it is closed.
 exec 3<"$RCU_LAB_DEBUGFS/info"

@@ -12,7 +12,7 @@
 
 ktap_print_header
 rcu_lab_require
-ktap_set_plan 6
+ktap_set_plan 7
 
 rcu_lab_test "insmod rcu_lab" rcu_lab_load
 for c in hazptr_basics hazptr_stress; do
@@ -41,6 +41,9 @@ n=$(rows gp '^[a-z_]+ +(idle|busy) +[0-9]+ +[0-9]+\.[0-9]{2} +[0-9]+\.[0-9]{2} +
 want=6
 [ "$(rcu_lab_info cpus_online)" -gt 1 ] || want=3
 rcu_lab_test "bench gp: $want waits measured (${n:-0})" [ "$n" = "$want" ]
+
+rcu_lab_test "unknown benchmark refused, with a dmesg line" \
+	rcu_lab_write_refused bench "bench: unknown benchmark 'no_such_bench'" 'no_such_bench\n'
 
 rcu_lab_test "rmmod rcu_lab" rcu_lab_unload
 ktap_finished

@@ -56,6 +56,20 @@ rcu_lab_test() { # description command...
 	if "$@"; then ktap_test_pass "$_desc"; else ktap_test_fail "$_desc"; fi
 }
 
+# Succeeds when writing printf format $3 to debugfs file $1 fails and dmesg
+# gains a line containing $2: bad input is refused, and says so.
+rcu_lab_write_refused() { # file dmesg-text printf-format
+	_before=$(dmesg | grep -cF "$2")
+	# shellcheck disable=SC2059
+	if printf "$3" >"$RCU_LAB_DEBUGFS/$1" 2>/dev/null; then
+		ktap_print_msg "writing to $1 succeeded"
+		return 1
+	fi
+	[ "$(dmesg | grep -cF "$2")" -gt "$_before" ] && return 0
+	ktap_print_msg "no dmesg line '$2'"
+	return 1
+}
+
 # Run in-kernel case $1 through the selftest file; print its result line as
 # a KTAP diagnostic; succeed when the case reported "ok".
 rcu_lab_case() {

@@ -39,10 +39,8 @@ back=false
 [ $((n1 - n0)) = "$other" ] && [ "$left" = 0 ] && back=true
 rcu_lab_test "lock-classes back to $n0 apart from $other new elsewhere, none left of ours" $back
 
-msgs=$(dmesg | grep -c "selftest: unknown case 'no_such_case'")
-if echo no_such_case >"$RCU_LAB_DEBUGFS/selftest" 2>/dev/null; then ok=false; else ok=true; fi
-[ "$(dmesg | grep -c "selftest: unknown case 'no_such_case'")" -gt "$msgs" ] || ok=false
-rcu_lab_test "unknown case refused, with a dmesg line" $ok
+rcu_lab_test "unknown case refused, with a dmesg line" \
+	rcu_lab_write_refused selftest "selftest: unknown case 'no_such_case'" 'no_such_case\n'
 
 # The benchmark runs and reports every Rust/C pair (figures: make run).
 if echo locks >"$RCU_LAB_DEBUGFS/bench"; then
