@@ -167,6 +167,7 @@ impl Obj {
         let o = Box::new(Obj {
             payload: UnsafeCell::new(0),
         });
+        // SAFETY: The object was just allocated; no other thread can see it.
         o.payload.with_mut(|p| unsafe { *p = LIVE });
         Box::into_raw(o) as usize
     }
@@ -179,12 +180,17 @@ impl Obj {
 
     /// A reader's access: must see a live object.
     pub(crate) fn read(addr: usize) {
+        // SAFETY: `p` points to the live payload (`at`). Whether this read
+        // races with the updater's write is exactly what loom checks: it
+        // reports such a race instead of performing it.
         let v = Obj::at(addr).payload.with(|p| unsafe { *p });
         assert_eq!(v, LIVE, "a reader used a freed object");
     }
 
     /// The updater's free: a write loom checks against every reader.
     pub(crate) fn free(addr: usize) {
+        // SAFETY: As in `read`: loom reports a write that races with a
+        // reader instead of performing it.
         Obj::at(addr).payload.with_mut(|p| unsafe { *p = FREED });
     }
 
