@@ -19,8 +19,8 @@ use kernel::{bindings, ffi::c_void, prelude::*};
 ///   kernel (`T` must not need `Drop`; checked at compile time);
 /// * [`Retired::start_poll`]: take a grace-period cookie and reclaim later.
 ///
-/// Dropping a `Retired` does what [`Retired::call_rcu`] does, so it is
-/// never freed early and never blocks.
+/// Dropping a `Retired` does what [`Retired::call_rcu`] does (that method
+/// is the drop, named), so it is never freed early and never blocks.
 ///
 /// # Invariants
 ///
@@ -94,18 +94,8 @@ impl<T: Send> Retired<T> {
     /// (`call_rcu()`). Does not sleep; `T`'s `Drop` runs in softirq context
     /// (or in an rcuc/rcuo kthread), so it must not sleep either.
     pub(crate) fn call_rcu(self) {
-        let ptr = self.into_raw();
-        // SAFETY: The head belongs to an `RcuBox<T>` from `KBox::into_raw`
-        // that nothing else owns any more (`into_raw` ended the `Retired`)
-        // and is not queued (type invariant); `drop_callback::<T>` frees it
-        // after the grace period. Module exit calls `rcu_barrier()`, so the
-        // callback runs before the module's text goes away.
-        unsafe {
-            bindings::call_rcu(
-                RcuBox::head(NonNull::new_unchecked(ptr)),
-                Some(drop_callback::<T>),
-            )
-        };
+        // `Drop` queues the callback.
+        drop(self);
     }
 
     /// Frees the object after a grace period without running `T`'s `Drop`
@@ -169,8 +159,11 @@ impl<T: Send> Retired<T> {
 
 impl<T: Send> Drop for Retired<T> {
     fn drop(&mut self) {
-        // SAFETY: As in `call_rcu`: the object is owned by this `Retired`,
-        // which ends here, and its head is not queued.
+        // SAFETY: The head belongs to an `RcuBox<T>` from `KBox::into_raw`
+        // that this `Retired` owns and that ends here, and it is not queued
+        // (type invariant); `drop_callback::<T>` frees it after the grace
+        // period. Module exit calls `rcu_barrier()`, so the callback runs
+        // before the module's text goes away.
         unsafe {
             bindings::call_rcu(RcuBox::head(self.ptr), Some(drop_callback::<T>));
         }
