@@ -1,46 +1,57 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build the rcu_lab test kernel in the cache and print its build directory.
+# Build an rcu_lab kernel in the cache and print its build directory.
 #
-#   build-kernel.sh [MODEL]        MODEL: preempt (default), preempt-none, preempt-rt
+#   build-kernel.sh [MODEL [FLAVOUR]]
 #
-# The kernel is Debian's linux-source-6.12, configured as tinyconfig plus
-# qemu-config/{base,debug,MODEL}.config.  The build directory is keyed by the
-# source version, the fragments and the toolchain versions; when a build with
-# the same key has completed, nothing is run.  After olddefconfig every option
-# the fragments ask for must be in the final .config, else the build stops and
-# lists what Kconfig dropped.
+# MODEL: preempt-lazy (default), preempt or preempt-rt; lazy and full share
+# one PREEMPT_DYNAMIC kernel (scripts/lib.sh, model_kconf).
+# FLAVOUR: debug (default: lockdep, KASAN, kmemleak, debug-objects; tests
+# and evidence) or perf (none of them; benchmarks).
+#
+# The kernel is Debian's linux-source-7.3 (scripts/deps.sh fetches it),
+# configured as tinyconfig plus qemu-config/{base,FLAVOUR,preempt-KCONF}.config
+# and built with LLVM=-19. The build directory is keyed by the source
+# package version, the fragments and the toolchain versions (rustc, clang,
+# lld, bindgen and the libclang it loads); when a build with the same key has
+# completed, nothing is run. After olddefconfig every option the fragments
+# ask for must be in the final .config, else the build stops and lists what
+# Kconfig dropped.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 . "$here/lib.sh"
 
-model=${1:-preempt}
-frags=("$top/qemu-config/base.config" "$top/qemu-config/debug.config"
-       "$top/qemu-config/$model.config")
-[ -f "${frags[2]}" ] || die "unknown preemption model '$model' (have: $(cd "$top/qemu-config" && ls preempt*.config | sed 's/\.config//' | tr '\n' ' '))"
+model=${1:-$RCU_LAB_DEFAULT_MODEL}
+flavour=${2:-debug}
+kconf=$(model_kconf "$model")
+case $flavour in debug|perf) ;; *) die "unknown kernel flavour '$flavour' (debug or perf)" ;; esac
+name=$flavour-$kconf
+frags=("$top/qemu-config/base.config" "$top/qemu-config/$flavour.config"
+       "$top/qemu-config/preempt-$kconf.config")
 
-srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null) ||
-	die "linux-source-6.12 is not installed (run scripts/deps.sh)"
-tarball=/usr/src/linux-source-6.12.tar.xz
+srcver=$(ksrc_version)
+tarball=$(ksrc_tarball)
+[ -n "$srcver" ] && [ -f "$tarball" ] || die "$KSRC_PKG is not fetched (run scripts/deps.sh)"
 [ -x "$BINDGEN" ] || die "bindgen not found at $BINDGEN (run scripts/deps.sh)"
 
 # Bump when this script changes how the kernel is built.
-recipe=1
+recipe=2
 key=$( {
-	echo "recipe $recipe model $model source $srcver"
+	echo "recipe $recipe kernel $name source $KSRC_PKG $srcver"
 	for f in "${frags[@]}"; do echo "== $(basename "$f")"; cat "$f"; done
 	"$KRUSTC" --version --verbose
-	clang --version | head -1
-	ld.lld --version
+	"clang-$LLVM_VERSION" --version | head -1
+	"ld.lld-$LLVM_VERSION" --version
 	"$BINDGEN" --version
+	echo "libclang $(bindgen_libclang)"
 } | sha256sum | cut -c1-12)
 
 src=$RCU_LAB_CACHE/src/linux-source-$srcver
-build=$RCU_LAB_CACHE/kernel/$model-$key
-kmake=(make -C "$src" O="$build" LLVM=1 RUSTC="$KRUSTC" BINDGEN="$BINDGEN")
+build=$RCU_LAB_CACHE/kernel/$name-$key
+kmake=(make -C "$src" O="$build" LLVM=-"$LLVM_VERSION" RUSTC="$KRUSTC" BINDGEN="$BINDGEN")
 
 # Installs the kernel's modules (with depmod data) into $build/modroot.
 install_modules() {
@@ -59,7 +70,7 @@ cached() {
 		ls "$build"/modroot/lib/modules/*/modules.dep >/dev/null 2>&1
 }
 if cached; then
-	info "kernel $model-$key is cached in $build"
+	info "kernel $name-$key is cached in $build"
 	echo "$build"
 	exit 0
 fi
@@ -75,7 +86,7 @@ if ! flock -n 9; then
 fi
 # It may have built this very kernel.
 if cached; then
-	info "kernel $model-$key is cached in $build"
+	info "kernel $name-$key is cached in $build"
 	echo "$build"
 	exit 0
 fi
@@ -99,7 +110,7 @@ fi
 mkdir -p "$build"
 : >"$log"
 
-step "configuring kernel $model-$key (tinyconfig + ${frags[*]##*/})"
+step "configuring kernel $name-$key (tinyconfig + ${frags[*]##*/})"
 "${kmake[@]}" tinyconfig >>"$log" 2>&1 || { tail -30 "$log"; die "tinyconfig failed"; }
 "$src/scripts/kconfig/merge_config.sh" -m -O "$build" "$build/.config" "${frags[@]}" >>"$log" 2>&1 ||
 	{ tail -30 "$log"; die "merging config fragments failed"; }
@@ -126,7 +137,8 @@ if [ ${#dropped[@]} -gt 0 ]; then
 fi
 
 jobs=${JOBS:-$(nproc)}
-step "building kernel $model-$key with -j$jobs (log: $log; ~8 min from scratch)"
+case $flavour in debug) about="~17 min" ;; *) about="~8 min" ;; esac
+step "building kernel $name-$key with -j$jobs (log: $log; $about from scratch on 2 cores)"
 start=$SECONDS
 "${kmake[@]}" -j"$jobs" all >>"$log" 2>&1 &
 pid=$!
@@ -149,7 +161,7 @@ step "installing kernel modules into $build/modroot"
 install_modules
 
 touch "$build/.rcu_lab-complete"
-# Keep the three newest builds of this model; each is about 0.5 GiB.
-ls -dt "$RCU_LAB_CACHE/kernel/$model"-*/ | tail -n +4 | xargs -r rm -rf
-info "kernel $model-$key built in $(( (SECONDS - start) / 60 ))m$(( (SECONDS - start) % 60 ))s"
+# Keep the three newest builds of this kernel; each is about 0.5 GiB.
+ls -dt "$RCU_LAB_CACHE/kernel/$name"-*/ | tail -n +4 | xargs -r rm -rf
+info "kernel $name-$key built in $(( (SECONDS - start) / 60 ))m$(( (SECONDS - start) % 60 ))s"
 echo "$build"
