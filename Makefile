@@ -10,20 +10,25 @@
 #   make vm CMD='…'   run a command in the test VM (see scripts/vm-run -h)
 #   make deps | kernel | fmt | fmt-check | clean
 #
-# Variables: KDIR (another kernel build tree), PREEMPT_MODEL (preempt,
-# preempt-none, preempt-rt), RCU_LAB_CACHE (cache directory, default
-# ~/.cache/rcu_lab), SMP, MEM (VM size).
+# Variables: KDIR (another kernel build tree, Linux 7.x), PREEMPT_MODEL
+# (preempt-lazy, preempt, preempt-rt), PREEMPT_MODELS (models `make check`
+# runs: one of them, or `all`), KERNEL_FLAVOUR (debug, perf: which cached
+# kernel `make` builds against), LLVM (the kernel's LLVM suffix, -19),
+# RCU_LAB_CACHE (cache directory, default ~/.cache/rcu_lab), SMP, MEM.
 
-PREEMPT_MODEL ?= preempt
+PREEMPT_MODEL ?= preempt-lazy
+KERNEL_FLAVOUR ?= debug
+LLVM ?= -19
+LIBCLANG_PATH ?= /usr/lib/llvm$(LLVM)/lib/libclang$(LLVM).so.1
 KRUSTC ?= /usr/bin/rustc
 RCU_LAB_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rcu_lab
 BINDGEN ?= $(RCU_LAB_CACHE)/tools/bin/bindgen
 RUSTFMT ?= rustfmt
-export PREEMPT_MODEL RCU_LAB_CACHE KRUSTC BINDGEN
+export PREEMPT_MODEL PREEMPT_MODELS RCU_LAB_CACHE KRUSTC BINDGEN LIBCLANG_PATH
 
 # The kernel build directory: KDIR if given, else the cached test kernel.
-kdir = $(if $(KDIR),$(KDIR),$$(scripts/build-kernel.sh $(PREEMPT_MODEL)))
-kbuild = LLVM=1 RUSTC=$(KRUSTC) BINDGEN=$(BINDGEN)
+kdir = $(if $(KDIR),$(KDIR),$$(scripts/build-kernel.sh $(PREEMPT_MODEL) $(KERNEL_FLAVOUR)))
+kbuild = LLVM=$(LLVM) RUSTC=$(KRUSTC) BINDGEN=$(BINDGEN)
 
 .PHONY: all modules deps kernel run check vm fmt fmt-check clean
 
@@ -33,7 +38,7 @@ deps:
 	@scripts/deps.sh
 
 kernel: deps
-	@scripts/build-kernel.sh $(PREEMPT_MODEL) >/dev/null
+	@scripts/build-kernel.sh $(PREEMPT_MODEL) $(KERNEL_FLAVOUR) >/dev/null
 
 # The objects here record their dependencies as paths into the kernel they
 # were built against, so building against another kernel (a new KDIR, or the
@@ -67,6 +72,6 @@ fmt-check:
 	$(RUSTFMT) --edition 2021 --check rust/rcu_lab_main.rs
 
 clean:
-	@kdir=$(if $(KDIR),$(KDIR),$$(ls -d $(RCU_LAB_CACHE)/kernel/$(PREEMPT_MODEL)-*/ 2>/dev/null | head -1)); \
+	@kdir=$(if $(KDIR),$(KDIR),$$(ls -dt $(RCU_LAB_CACHE)/kernel/$(KERNEL_FLAVOUR)-*/ 2>/dev/null | head -1)); \
 	if [ -n "$$kdir" ]; then $(MAKE) -C "$$kdir" M=$(CURDIR) $(kbuild) clean; fi
 	rm -f rust/helpers_generated.rs .kernel-stamp

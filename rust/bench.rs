@@ -7,10 +7,7 @@
 //! are plain text tables with a `#` header that states the method.
 //! Timings under QEMU TCG mean something only as ratios within one boot.
 
-use crate::{
-    debugfs::{self, FileOps, SeqFile},
-    system,
-};
+use crate::{debugfs::FileOps, print::pr_warn_ratelimited, system};
 use core::fmt;
 use kernel::{new_mutex, prelude::*, sync::Mutex};
 
@@ -98,23 +95,20 @@ impl Bench {
 impl FileOps for Bench {
     const WRITABLE: bool = true;
 
-    fn show(&self, m: &mut SeqFile<'_>) -> Result {
+    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for b in BENCHMARKS {
-            m.print(format_args!("# {:<10} {}\n", b.name, b.about));
+            writeln!(f, "# {:<10} {}", b.name, b.about)?;
         }
         if let Some(text) = self.last.lock().as_ref() {
-            m.print(format_args!(
-                "{}",
-                core::str::from_utf8(text).map_err(|_| EINVAL)?
-            ));
+            // Reports are built from `str`s only.
+            f.write_str(core::str::from_utf8(text).map_err(|_| fmt::Error)?)?;
         }
         Ok(())
     }
 
-    fn write(&self, input: &[u8]) -> Result {
-        let name = debugfs::written_text("bench", input)?;
+    fn write(&self, name: &str) -> Result {
         let Some(b) = BENCHMARKS.iter().find(|b| b.name == name) else {
-            pr_warn!("bench: unknown benchmark '{}'\n", name.escape_debug());
+            pr_warn_ratelimited!("bench: unknown benchmark '{}'\n", name.escape_debug());
             return Err(EINVAL);
         };
         let mut last = self.last.lock();

@@ -4,27 +4,20 @@
  */
 
 #include <linux/cpumask.h>
-#include <linux/debug_locks.h>
-#include <linux/debugfs.h>
 #include <linux/err.h>
-#include <linux/fs.h>
-#include <linux/hrtimer.h>
 #include <linux/irqflags.h>
+#include <linux/debug_locks.h>
 #include <linux/kthread.h>
-#include <linux/ktime.h>
-#include <linux/timekeeping.h>
 #include <linux/lockdep.h>
 #include <linux/module.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
+#include <linux/ratelimit.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
-#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
-#include <linux/string.h>
-#include <linux/uaccess.h>
 #include <linux/utsname.h>
 
 #include "helpers.h"
@@ -47,11 +40,26 @@ const char *rcu_lab_preempt_model(void)
 		return "rt";
 	if (preempt_model_full())
 		return "full";
+	if (preempt_model_lazy())
+		return "lazy";
 	if (preempt_model_voluntary())
 		return "voluntary";
 	if (preempt_model_none())
 		return "none";
 	return "unknown";
+}
+
+const char *rcu_lab_rcu_flavour(void)
+{
+	return IS_ENABLED(CONFIG_PREEMPT_RCU) ? "preemptible" : "non-preemptible";
+}
+
+bool rcu_lab_user_msg_ratelimit(void)
+{
+	static DEFINE_RATELIMIT_STATE(rs, DEFAULT_RATELIMIT_INTERVAL,
+				      DEFAULT_RATELIMIT_BURST);
+
+	return __ratelimit(&rs);
 }
 
 bool rcu_lab_preempt_dynamic(void)
@@ -76,113 +84,6 @@ unsigned int rcu_lab_num_possible_cpus(void)
 	return num_possible_cpus();
 }
 
-/*
- * One rcu_lab debugfs file: the Rust object and its callbacks.  Lives from
- * rcu_lab_debugfs_create_file() to rcu_lab_debugfs_remove(); debugfs_remove()
- * waits for every running operation, so no callback runs after it returns.
- */
-struct rcu_lab_debugfs_file {
-	const void *data;
-	rcu_lab_show_fn show;
-	rcu_lab_write_fn write;
-};
-
-static int rcu_lab_debugfs_show(struct seq_file *m, void *unused)
-{
-	struct rcu_lab_debugfs_file *f = m->private;
-
-	return f->show(m, f->data);
-}
-
-static int rcu_lab_debugfs_open(struct inode *inode, struct file *file)
-{
-	return single_open(file, rcu_lab_debugfs_show, inode->i_private);
-}
-
-static ssize_t rcu_lab_debugfs_write(struct file *file, const char __user *ubuf,
-				     size_t count, loff_t *ppos)
-{
-	struct rcu_lab_debugfs_file *f = file_inode(file)->i_private;
-	char *buf;
-	int ret;
-
-	if (!f->write) {
-		pr_warn("rcu_lab: %pD is read-only\n", file);
-		return -EPERM;
-	}
-	if (count == 0 || count > RCU_LAB_DEBUGFS_MAX_WRITE) {
-		pr_warn("rcu_lab: %pD: write of %zu bytes rejected (1..%d)\n",
-			file, count, RCU_LAB_DEBUGFS_MAX_WRITE);
-		return -EINVAL;
-	}
-	buf = memdup_user_nul(ubuf, count);
-	if (IS_ERR(buf))
-		return PTR_ERR(buf);
-	ret = f->write(f->data, buf, count);
-	kfree(buf);
-	if (ret < 0)
-		return ret;
-	*ppos += count;
-	return count;
-}
-
-static const struct file_operations rcu_lab_debugfs_fops = {
-	.owner = THIS_MODULE,
-	.open = rcu_lab_debugfs_open,
-	.read = seq_read,
-	.llseek = seq_lseek,
-	.write = rcu_lab_debugfs_write,
-	.release = single_release,
-};
-
-struct dentry *rcu_lab_debugfs_create_dir(const char *name,
-					  struct dentry *parent)
-{
-	return debugfs_create_dir(name, parent);
-}
-
-struct dentry *rcu_lab_debugfs_create_file(const char *name, umode_t mode,
-					   struct dentry *parent,
-					   const void *data,
-					   rcu_lab_show_fn show,
-					   rcu_lab_write_fn write)
-{
-	struct rcu_lab_debugfs_file *f;
-	struct dentry *d;
-
-	f = kzalloc(sizeof(*f), GFP_KERNEL);
-	if (!f)
-		return ERR_PTR(-ENOMEM);
-	f->data = data;
-	f->show = show;
-	f->write = write;
-	d = debugfs_create_file(name, mode, parent, f, &rcu_lab_debugfs_fops);
-	if (IS_ERR(d))
-		kfree(f);
-	return d;
-}
-
-void rcu_lab_debugfs_remove(struct dentry *dentry)
-{
-	struct rcu_lab_debugfs_file *f = NULL;
-
-	if (d_is_reg(dentry))
-		f = d_inode(dentry)->i_private;
-	/* Waits for running open/read/write calls; later ones get -EIO. */
-	debugfs_remove(dentry);
-	kfree(f);
-}
-
-int rcu_lab_seq_write(struct seq_file *m, const void *buf, size_t len)
-{
-	return seq_write(m, buf, len);
-}
-
-void rcu_lab_might_sleep(void)
-{
-	might_sleep();
-}
-
 void rcu_lab_cond_resched(void)
 {
 	cond_resched();
@@ -191,24 +92,6 @@ void rcu_lab_cond_resched(void)
 bool rcu_lab_irqs_disabled(void)
 {
 	return irqs_disabled();
-}
-
-unsigned long rcu_lab_local_irq_save(void)
-{
-	unsigned long flags;
-
-	local_irq_save(flags);
-	return flags;
-}
-
-void rcu_lab_local_irq_restore(unsigned long flags)
-{
-	local_irq_restore(flags);
-}
-
-u64 rcu_lab_ktime_get_ns(void)
-{
-	return ktime_get_ns();
 }
 
 void rcu_lab_raw_spin_lock_init(raw_spinlock_t *lock, const char *name,
@@ -227,9 +110,19 @@ void rcu_lab_raw_spin_lock(raw_spinlock_t *lock)
 	raw_spin_lock(lock);
 }
 
+int rcu_lab_raw_spin_trylock(raw_spinlock_t *lock)
+{
+	return raw_spin_trylock(lock);
+}
+
 void rcu_lab_raw_spin_unlock(raw_spinlock_t *lock)
 {
 	raw_spin_unlock(lock);
+}
+
+void rcu_lab_raw_spin_assert_held(raw_spinlock_t *lock)
+{
+	lockdep_assert_held(lock);
 }
 
 unsigned long rcu_lab_raw_spin_lock_irqsave(raw_spinlock_t *lock)
@@ -257,16 +150,6 @@ unsigned long rcu_lab_spin_lock_irqsave(spinlock_t *lock)
 void rcu_lab_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
 {
 	spin_unlock_irqrestore(lock, flags);
-}
-
-void rcu_lab_rcu_read_lock(void)
-{
-	rcu_read_lock();
-}
-
-void rcu_lab_rcu_read_unlock(void)
-{
-	rcu_read_unlock();
 }
 
 bool rcu_lab_rcu_read_lock_held(void)
@@ -306,16 +189,6 @@ int rcu_lab_next_possible_cpu(int cpu)
 	unsigned int next = cpumask_next(cpu, cpu_possible_mask);
 
 	return next < nr_cpu_ids ? next : -1;
-}
-
-void rcu_lab_hrtimer_start(struct hrtimer *timer, u64 ns, int mode)
-{
-	hrtimer_start(timer, ns_to_ktime(ns), mode);
-}
-
-void rcu_lab_hrtimer_forward_now(struct hrtimer *timer, u64 period_ns)
-{
-	hrtimer_forward_now(timer, ns_to_ktime(period_ns));
 }
 
 struct rcu_lab_kthread {

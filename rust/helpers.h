@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * C shim for rcu_lab's Rust code: wrappers around `static inline` kernel
- * functions and macros that bindgen cannot turn into calls, plus the small
- * amount of C glue debugfs needs.  Rust declarations are generated from this
- * header by bindgen (see Kbuild); keep every function prefixed rcu_lab_.
+ * C shim for rcu_lab's Rust code: what the `kernel` crate of Linux 7.3 does
+ * not bind.  These are `static inline` functions and macros bindgen cannot
+ * turn into calls (raw spinlocks, irqsave on spinlock_t, rcu_read_lock_held(),
+ * num_online_cpus()), the hazard pointers' per-CPU data, a kernel thread
+ * runner, and the rate-limit state of user-triggerable messages.  Rust
+ * declarations are generated from this header by bindgen (see Kbuild); keep
+ * every function prefixed rcu_lab_.
  */
 #ifndef RCU_LAB_HELPERS_H
 #define RCU_LAB_HELPERS_H
@@ -11,10 +14,7 @@
 #include <linux/spinlock_types.h>
 #include <linux/types.h>
 
-struct dentry;
-struct hrtimer;
 struct lock_class_key;
-struct seq_file;
 struct rcu_lab_kthread;
 
 /* What the running kernel is. */
@@ -22,47 +22,34 @@ const char *rcu_lab_module_version(void);
 const char *rcu_lab_kernel_release(void);
 const char *rcu_lab_preempt_model(void);
 bool rcu_lab_preempt_dynamic(void);
+/* "preemptible" (PREEMPT_RCU) or "non-preemptible" (TREE_RCU without it). */
+const char *rcu_lab_rcu_flavour(void);
 /* 1: lockdep configured and still on; 0: turned off by a report; -1: absent. */
 int rcu_lab_lockdep_state(void);
 unsigned int rcu_lab_num_online_cpus(void);
 unsigned int rcu_lab_num_possible_cpus(void);
 
-/* debugfs files whose show/write are Rust callbacks. */
-typedef int (*rcu_lab_show_fn)(struct seq_file *m, const void *data);
-typedef int (*rcu_lab_write_fn)(const void *data, const char *buf, size_t len);
-
 /*
- * Longest write accepted by an rcu_lab debugfs file; longer ones fail with
- * -EINVAL and a dmesg line.
+ * Rate limit of messages a user can trigger at will (refused debugfs
+ * writes): true when this one may be printed.  One state for the module,
+ * DEFAULT_RATELIMIT_INTERVAL/BURST as pr_*_ratelimited().
  */
-#define RCU_LAB_DEBUGFS_MAX_WRITE 256
-
-struct dentry *rcu_lab_debugfs_create_dir(const char *name,
-					  struct dentry *parent);
-struct dentry *rcu_lab_debugfs_create_file(const char *name, umode_t mode,
-					   struct dentry *parent,
-					   const void *data,
-					   rcu_lab_show_fn show,
-					   rcu_lab_write_fn write);
-void rcu_lab_debugfs_remove(struct dentry *dentry);
-int rcu_lab_seq_write(struct seq_file *m, const void *buf, size_t len);
+bool rcu_lab_user_msg_ratelimit(void);
 
 /* Sleeping and interrupt state. */
-void rcu_lab_might_sleep(void);
 void rcu_lab_cond_resched(void);
 bool rcu_lab_irqs_disabled(void);
-unsigned long rcu_lab_local_irq_save(void);
-void rcu_lab_local_irq_restore(unsigned long flags);
-u64 rcu_lab_ktime_get_ns(void);
 
 /* raw_spinlock_t: the macros, with the spinning lockdep wait type. */
 void rcu_lab_raw_spin_lock_init(raw_spinlock_t *lock, const char *name,
 				struct lock_class_key *key);
 void rcu_lab_raw_spin_lock(raw_spinlock_t *lock);
+int rcu_lab_raw_spin_trylock(raw_spinlock_t *lock);
 void rcu_lab_raw_spin_unlock(raw_spinlock_t *lock);
 unsigned long rcu_lab_raw_spin_lock_irqsave(raw_spinlock_t *lock);
 void rcu_lab_raw_spin_unlock_irqrestore(raw_spinlock_t *lock,
 					unsigned long flags);
+void rcu_lab_raw_spin_assert_held(raw_spinlock_t *lock);
 
 /* spinlock_t irqsave (spin_lock/spin_unlock have kernel helpers). */
 unsigned long rcu_lab_spin_lock_irqsave(spinlock_t *lock);
@@ -77,9 +64,7 @@ struct rcu_lab_kthread *rcu_lab_kthread_start(int (*fn)(void *data),
 					      const char *name);
 int rcu_lab_kthread_join(struct rcu_lab_kthread *k);
 
-/* RCU read side: rcu_read_lock() with its lockdep annotation. */
-void rcu_lab_rcu_read_lock(void);
-void rcu_lab_rcu_read_unlock(void);
+/* RCU: whether lockdep sees this context in a read-side critical section. */
 bool rcu_lab_rcu_read_lock_held(void);
 
 /*
@@ -99,10 +84,6 @@ void rcu_lab_hazptr_exit(void);
 struct rcu_lab_hazptr_cpu *rcu_lab_hazptr_cpu(int cpu);
 /* The next possible CPU after cpu (-1 to start), or -1 after the last. */
 int rcu_lab_next_possible_cpu(int cpu);
-
-/* hrtimer: start relative to now, and push the expiry one period on. */
-void rcu_lab_hrtimer_start(struct hrtimer *timer, u64 ns, int mode);
-void rcu_lab_hrtimer_forward_now(struct hrtimer *timer, u64 period_ns);
 
 /* C reference loops of the lock benchmark (bench/lock_loops.c). */
 void rcu_lab_ref_raw_lock_loop(unsigned long n);

@@ -4,35 +4,23 @@
 //!
 //! One `key: value` per line, stable names, for scripts and people alike.
 
-use crate::debugfs::{FileOps, SeqFile};
+use crate::debugfs::FileOps;
 use crate::system::{self, Lockdep};
-use kernel::prelude::*;
+use core::fmt;
 
 /// The `info` file.
 pub(crate) struct Info;
 
 impl FileOps for Info {
-    fn show(&self, m: &mut SeqFile<'_>) -> Result {
-        m.print(format_args!(
-            "module_version: {}\n",
-            system::module_version()
-        ));
-        m.print(format_args!(
-            "kernel_release: {}\n",
-            system::kernel_release()
-        ));
-        m.print(format_args!("preempt_model: {}\n", system::preempt_model()));
-        m.print(format_args!(
-            "preempt_dynamic: {}\n",
-            if system::preempt_dynamic() {
-                "yes"
-            } else {
-                "no"
-            }
-        ));
-        m.print(format_args!("lockdep: {}\n", Lockdep::current().as_str()));
-        m.print(format_args!("cpus_online: {}\n", system::online_cpus()));
-        m.print(format_args!("cpus_possible: {}\n", system::possible_cpus()));
-        Ok(())
+    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "module_version: {}", system::module_version())?;
+        writeln!(f, "kernel_release: {}", system::kernel_release())?;
+        writeln!(f, "preempt_model: {}", system::preempt_model())?;
+        let dynamic = if system::preempt_dynamic() { "yes" } else { "no" };
+        writeln!(f, "preempt_dynamic: {dynamic}")?;
+        writeln!(f, "rcu_flavour: {}", system::rcu_flavour())?;
+        writeln!(f, "lockdep: {}", Lockdep::current().as_str())?;
+        writeln!(f, "cpus_online: {}", system::online_cpus())?;
+        writeln!(f, "cpus_possible: {}", system::possible_cpus())
     }
 }

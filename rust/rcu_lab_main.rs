@@ -3,15 +3,17 @@
 //! rcu_lab: the kernel's locking and deferred-reclamation machinery as safe
 //! Rust types, and experiments that use them.
 //!
-//! This is the crate root of `rcu_lab.ko`. Safe wrapper types live in their
-//! own files ([`sync`] for locks and lock classes, [`rcu`] and [`hazptr`]
-//! for deferred reclamation, [`debugfs`], [`hrtimer`], [`task`], [`irq`],
-//! [`system`], [`time`]); the lock-free algorithms they share with the host
-//! model checker are in [`protocol`]; the C shim they call is
-//! `rust/helpers.c`. [`selftests`] holds the in-kernel test cases and [`bench`] the
-//! micro-benchmarks; both use only the safe types. Results are read under `/sys/kernel/debug/rcu_lab/`.
+//! This is the crate root of `rcu_lab.ko`, built against Linux 7.3 and its
+//! `kernel`, `macros` and `pin-init` crates. rcu_lab's own safe types live
+//! in their own files ([`sync`] for the raw spinlock and lock classes,
+//! [`rcu`] and [`hazptr`] for deferred reclamation, [`debugfs`], [`hrtimer`],
+//! [`task`], [`irq`], [`print`], [`system`], [`time`]); the lock-free
+//! algorithms they share with the host model checker are in [`protocol`];
+//! the C shim they call is `rust/helpers.c`. [`selftests`] holds the
+//! in-kernel test cases and [`bench`] the micro-benchmarks; both use only the
+//! safe types. Results are read under `/sys/kernel/debug/rcu_lab/`.
 
-use kernel::{c_str, prelude::*, sync::Arc};
+use kernel::prelude::*;
 
 mod bench;
 mod debugfs;
@@ -20,6 +22,7 @@ mod helpers;
 mod hrtimer;
 mod info;
 mod irq;
+mod print;
 mod protocol;
 mod rcu;
 mod selftests;
@@ -31,7 +34,7 @@ mod time;
 module! {
     type: RcuLab,
     name: "rcu_lab",
-    author: "rcu_lab developers",
+    authors: ["rcu_lab developers"],
     description: "Safe Rust types for kernel locks and RCU, and experiments on them",
     license: "GPL",
 }
@@ -43,25 +46,22 @@ struct RcuLab {
 
 impl kernel::Module for RcuLab {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let mut dir = debugfs::Dir::new(c_str!("rcu_lab"))?;
-        dir.add_file(c_str!("info"), Arc::new(info::Info, GFP_KERNEL)?)?;
-        dir.add_file(
-            c_str!("bench"),
-            Arc::pin_init(bench::Bench::new(), GFP_KERNEL)?,
-        )?;
-        dir.add_file(
-            c_str!("selftest"),
-            Arc::pin_init(selftests::Selftest::new(), GFP_KERNEL)?,
-        )?;
+        let mut dir = debugfs::Dir::new(c"rcu_lab");
+        dir.add_file(c"info", Ok::<_, Error>(info::Info))?;
+        dir.add_file(c"bench", bench::Bench::new())?;
+        dir.add_file(c"selftest", selftests::Selftest::new())?;
         pr_info!(
-            "rcu_lab {} loaded on {} ({} CPUs, preempt {}, lockdep {})\n",
+            "rcu_lab {} loaded on {} ({} CPUs, preempt {}, {} RCU, lockdep {})\n",
             system::module_version(),
             system::kernel_release(),
             system::online_cpus(),
             system::preempt_model(),
+            system::rcu_flavour(),
             system::Lockdep::current().as_str()
         );
-        Ok(RcuLab { debugfs: Some(dir) })
+        Ok(RcuLab {
+            debugfs: Some(dir),
+        })
     }
 }
 
@@ -69,10 +69,8 @@ impl Drop for RcuLab {
     fn drop(&mut self) {
         // No new work can start once the files are gone ...
         drop(self.debugfs.take());
-        // ... and no callback of ours may run after the text is freed (nor
-        // any kfree_rcu() of ours be pending: leak checks see the truth).
+        // ... and no callback of ours may run after the text is freed.
         rcu::barrier();
-        rcu::kvfree_barrier();
         pr_info!("rcu_lab unloaded\n");
     }
 }

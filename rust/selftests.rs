@@ -15,8 +15,9 @@
 //! report on purpose and belong in a boot of their own. An unknown name
 //! fails with `EINVAL` and a dmesg line. Cases run one at a time.
 
-use crate::debugfs::{self, FileOps, SeqFile};
-use kernel::{fmt, new_mutex, prelude::*, str::CString, sync::Mutex};
+use crate::{debugfs::FileOps, print::pr_warn_ratelimited};
+use core::fmt;
+use kernel::{new_mutex, prelude::*, str::CString, sync::Mutex};
 
 mod hazptr;
 mod locks;
@@ -77,10 +78,11 @@ impl Selftest {
 impl FileOps for Selftest {
     const WRITABLE: bool = true;
 
-    fn show(&self, m: &mut SeqFile<'_>) -> Result {
+    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for c in cases() {
-            m.print(format_args!(
-                "# {:<28} {}{}\n",
+            writeln!(
+                f,
+                "# {:<28} {}{}",
                 c.name,
                 if c.negative {
                     "[negative: own boot] "
@@ -88,29 +90,28 @@ impl FileOps for Selftest {
                     ""
                 },
                 c.about
-            ));
+            )?;
         }
         if let Some(line) = self.last.lock().as_ref() {
-            m.print(format_args!("{}\n", &**line));
+            writeln!(f, "{}", line.to_str().map_err(|_| fmt::Error)?)?;
         }
         Ok(())
     }
 
-    fn write(&self, input: &[u8]) -> Result {
-        let name = debugfs::written_text("selftest", input)?;
+    fn write(&self, name: &str) -> Result {
         let Some(case) = cases().find(|c| c.name == name) else {
-            pr_warn!("selftest: unknown case '{}'\n", name.escape_debug());
+            pr_warn_ratelimited!("selftest: unknown case '{}'\n", name.escape_debug());
             return Err(EINVAL);
         };
         let mut last = self.last.lock();
         let line = match (case.run)() {
-            Ok(o) => CString::try_from_fmt(fmt!(
+            Ok(o) => CString::try_from_fmt(kernel::fmt!(
                 "{} {} # {}",
                 if o.pass { "ok" } else { "not ok" },
                 case.name,
                 &*o.detail
             ))?,
-            Err(e) => CString::try_from_fmt(fmt!(
+            Err(e) => CString::try_from_fmt(kernel::fmt!(
                 "not ok {} # could not run: error {}",
                 case.name,
                 e.to_errno()

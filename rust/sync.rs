@@ -2,10 +2,11 @@
 
 //! Locks and lockdep classes.
 //!
-//! * [`RawSpinLock`] (`raw_spinlock_t`) and [`SpinLock`] (`spinlock_t`), both
-//!   with `lock()` and `lock_irqsave()`, on the generic [`lock::Lock`];
-//! * lock classes: [`static_lock_class!`] for one class per construction
-//!   site, [`DynamicLockClassKey`] for classes created at run time.
+//! * [`RawSpinLock`] (`raw_spinlock_t`, which the `kernel` crate lacks) and
+//!   [`SpinLock`] (`spinlock_t`, on the crate's own backend), both with
+//!   `lock()` and `lock_irqsave()`, on the generic [`lock::Lock`];
+//! * lock classes ([`LockClass`]): the crate's `static_lock_class!` for one
+//!   class per construction site, or a dynamic key, kept alive by its locks.
 //!
 //! See `Documentation/locking.rst` for how lockdep sees them.
 
@@ -14,6 +15,6 @@ pub(crate) mod lock_class;
 pub(crate) mod raw_spinlock;
 pub(crate) mod spinlock;
 
-pub(crate) use lock_class::DynamicLockClassKey;
+pub(crate) use lock_class::LockClass;
 pub(crate) use raw_spinlock::RawSpinLock;
 pub(crate) use spinlock::SpinLock;

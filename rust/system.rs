@@ -3,7 +3,7 @@
 //! Facts about the running kernel: release, preemption model, lockdep, CPUs.
 
 use crate::helpers;
-use kernel::str::CStr;
+use kernel::prelude::*;
 
 /// Converts a pointer to a static C string returned by the shim.
 ///
@@ -11,31 +11,41 @@ use kernel::str::CStr;
 ///
 /// `ptr` must point to a NUL-terminated string that lives as long as the
 /// kernel (or this module's text) and is never written.
-unsafe fn static_cstr(ptr: *const kernel::ffi::c_char) -> &'static CStr {
+unsafe fn static_cstr(ptr: *const c_char) -> &'static str {
     // SAFETY: The caller guarantees that `ptr` is a NUL-terminated string
     // valid and immutable for `'static`.
-    unsafe { CStr::from_char_ptr(ptr) }
+    let s = unsafe { CStr::from_ptr(ptr) };
+    // The shim's strings are ASCII.
+    s.to_str().unwrap_or("?")
 }
 
 /// Version of this module, as in `/sys/module/rcu_lab/version`.
-pub(crate) fn module_version() -> &'static CStr {
+pub(crate) fn module_version() -> &'static str {
     // SAFETY: `rcu_lab_module_version()` returns a string literal in the
     // module's read-only data, which outlives every caller in the module.
     unsafe { static_cstr(helpers::rcu_lab_module_version()) }
 }
 
 /// Release of the running kernel, as `uname -r` prints it.
-pub(crate) fn kernel_release() -> &'static CStr {
+pub(crate) fn kernel_release() -> &'static str {
     // SAFETY: `rcu_lab_kernel_release()` returns `init_utsname()->release`,
     // a NUL-terminated array in the initial UTS namespace, which is static.
     // Only `sethostname`-style calls write UTS fields, and never `release`.
     unsafe { static_cstr(helpers::rcu_lab_kernel_release()) }
 }
 
-/// Preemption model in force: `none`, `voluntary`, `full` or `rt`.
-pub(crate) fn preempt_model() -> &'static CStr {
+/// Preemption model in force: `lazy`, `full` or `rt` (x86 in 7.3 has no
+/// other; `none` and `voluntary` remain for other architectures).
+pub(crate) fn preempt_model() -> &'static str {
     // SAFETY: `rcu_lab_preempt_model()` returns one of a few string literals.
     unsafe { static_cstr(helpers::rcu_lab_preempt_model()) }
+}
+
+/// The RCU flavour: `preemptible` (`CONFIG_PREEMPT_RCU`: full, RT, and every
+/// `PREEMPT_DYNAMIC` kernel) or `non-preemptible` (a lazy kernel without it).
+pub(crate) fn rcu_flavour() -> &'static str {
+    // SAFETY: `rcu_lab_rcu_flavour()` returns one of two string literals.
+    unsafe { static_cstr(helpers::rcu_lab_rcu_flavour()) }
 }
 
 /// Whether the preemption model was chosen at boot (`CONFIG_PREEMPT_DYNAMIC`).

@@ -2,22 +2,17 @@
 
 //! Scheduler-context checks and kernel threads.
 //!
+//! [`might_sleep`] is the `kernel` crate's; `cond_resched()` and kernel
+//! threads are not bound by it in 7.3.
+//!
 //! C header: [`include/linux/kernel.h`](srctree/include/linux/kernel.h),
 //! [`include/linux/kthread.h`](srctree/include/linux/kthread.h).
 
 use crate::helpers;
 use core::ffi::c_void;
-use kernel::{error::from_err_ptr, ffi::c_int, new_mutex, prelude::*, str::CStr, sync::Arc};
+use kernel::{error::from_err_ptr, new_mutex, prelude::*, sync::Arc};
 
-/// Annotates a function that may sleep.
-///
-/// With `CONFIG_DEBUG_ATOMIC_SLEEP` a call in atomic context prints
-/// `BUG: sleeping function called from invalid context`.
-pub(crate) fn might_sleep() {
-    // SAFETY: `might_sleep()` may be called from any context; that is its
-    // purpose.
-    unsafe { helpers::rcu_lab_might_sleep() };
-}
+pub(crate) use kernel::task::might_sleep;
 
 /// Gives the scheduler a chance to run another task (`cond_resched()`).
 ///

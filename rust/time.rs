@@ -1,24 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Monotonic time for measurements (`ktime_get_ns()`).
+//! Monotonic time for measurements, on the `kernel` crate's
+//! [`kernel::time::Instant`] (`ktime_get()`), in plain nanoseconds.
 
-use crate::helpers;
+use kernel::time::{self, Monotonic};
 
 /// A point in monotonic time.
 #[derive(Clone, Copy)]
-pub(crate) struct Instant(u64);
+pub(crate) struct Instant(time::Instant<Monotonic>);
 
 impl Instant {
     /// Now.
     pub(crate) fn now() -> Self {
-        // SAFETY: `ktime_get_ns()` may be called from any context but NMI,
-        // and Rust code of this module never runs in NMI.
-        Self(unsafe { helpers::rcu_lab_ktime_get_ns() })
+        Self(time::Instant::now())
     }
 
     /// Nanoseconds from `self` to now.
     pub(crate) fn elapsed_ns(self) -> u64 {
-        Self::now().0.saturating_sub(self.0)
+        // The clock is monotonic: the difference is never negative.
+        u64::try_from(self.0.elapsed().as_nanos()).unwrap_or(0)
     }
 
     /// Microseconds from `self` to now.

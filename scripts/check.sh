@@ -3,26 +3,43 @@
 #
 # The rcu_lab test command (`make check`):
 #   1. install what is missing (scripts/deps.sh)
-#   2. host-side tests: python unittest of the result tools, and the loom
-#      model checks of the lock-free protocols (rust/model, cargo test)
-#   3. build the test kernel (cached) and the module (warnings fail it),
-#      check rustfmt
-#   4. one VM boot: the kselftests in selftests/rcu_lab, then the splat gate
-#   5. independent boots, RCU_LAB_PARALLEL (default 2) at a time: the RCU and
-#      hazard-pointer suites again with 4 vCPUs, the VM runner's own tests
-#      (a panic and a hang), and one boot per negative test, where the gate
-#      must see exactly the report the test provokes
+#   2. host-side tests: python unittest of the result tools, the loom model
+#      checks of the lock-free protocols (rust/model, cargo test), and the
+#      toolchain pin (bindgen loads LLVM 19's libclang even when another one
+#      is installed)
+#   3. per preemption model (PREEMPT_MODELS): build the debug kernel
+#      (cached) and the module (warnings fail it), check rustfmt, then
+#      a. one VM boot: the kselftests in selftests/rcu_lab, then the splat gate
+#      b. independent boots, RCU_LAB_PARALLEL (default 2) at a time: the RCU
+#         and hazard-pointer suites again with 4 vCPUs, the VM runner's own
+#         tests (a panic and a hang; default model only), and one boot per
+#         negative test, where the gate must see exactly the report the test
+#         provokes
 # and ends with "N passed, N failed, N skipped" over every KTAP result.
 #
-# Environment: PREEMPT_MODEL, SMP (vCPUs of the main suite, default 2), MEM,
-# RCU_LAB_CACHE, RCU_LAB_PARALLEL.
+# PREEMPT_MODELS: a model (default: PREEMPT_MODEL, else preempt-lazy), a
+# space-separated list, `all` (preempt-lazy preempt preempt-rt), or `smoke`
+# (the default model in full, the others built and booted for a short suite:
+# module load, info, debugfs).
+#
+# Environment: SMP (vCPUs of the main suite, default 2), MEM, RCU_LAB_CACHE,
+# RCU_LAB_PARALLEL.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 . "$here/lib.sh"
 
-model=${PREEMPT_MODEL:-preempt}
+default_model=${PREEMPT_MODEL:-$RCU_LAB_DEFAULT_MODEL}
+models=${PREEMPT_MODELS:-$default_model}
+smoke=()
+case $models in
+all) models=$RCU_LAB_MODELS ;;
+smoke)
+	models=$default_model
+	for m in $RCU_LAB_MODELS; do [ "$m" = "$default_model" ] || smoke+=("$m"); done ;;
+esac
+for m in $models "${smoke[@]}"; do model_kconf "$m" >/dev/null; done
 smp=${SMP:-2}
 mem=${MEM:-2G}
 R=$top/results/check-$(date +%Y%m%d-%H%M%S)
@@ -38,16 +55,25 @@ tally() {
 	local name=$1 line=$2 p f s
 	read -r p _ f _ s _ <<<"${line//,/}"
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-	summary+=("$(printf '%-44s %s' "$name" "$line")")
+	summary+=("$(printf '%-52s %s' "$name" "$line")")
 }
 # A stage that is a single test.
 single() { # name, status
 	if [ "$2" = 0 ]; then tally "$1" "1 passed, 0 failed, 0 skipped"
 	else tally "$1" "0 passed, 1 failed, 0 skipped"; fi
 }
+# A stage whose KTAP output is in a file, or that did not get that far.
+ktap() { # name file
+	if [ -f "$2" ]; then
+		tally "$1" "$("$here/ktap_count.py" "$2")"
+	else
+		single "$1 (guest finished)" 1
+	fi
+}
+elapsed() { echo "$(( (SECONDS - $1) / 60 ))m$(( (SECONDS - $1) % 60 ))s"; }
 finish() {
 	echo
-	step "summary (results: $R; $(( (SECONDS - t0) / 60 ))m$(( (SECONDS - t0) % 60 ))s)"
+	step "summary (results: $R; $(elapsed "$t0"))"
 	printf '    %s\n' "${summary[@]}"
 	echo "$passed passed, $failed failed, $skipped skipped"
 	[ "$failed" = 0 ]
@@ -63,7 +89,8 @@ fi
 step "host tests"
 python3 -m unittest discover -s "$here/tests" -v >"$R/host-tests.txt" 2>&1
 ran=$(sed -n 's/^Ran \([0-9]*\) tests\?.*/\1/p' "$R/host-tests.txt")
-bad=$(grep -oE '^FAILED \(.*\)' "$R/host-tests.txt" | grep -oE '[0-9]+' | awk '{n+=$1} END {print n+0}')
+bad=$(grep -oE '^FAILED \(.*\)' "$R/host-tests.txt" | grep -oE '(failures|errors)=[0-9]+' |
+	grep -oE '[0-9]+' | awk '{n+=$1} END {print n+0}')
 skip=$(grep -oE 'skipped=[0-9]+' "$R/host-tests.txt" | grep -oE '[0-9]+' || echo 0)
 [ -n "$ran" ] || { ran=1 bad=1; cat "$R/host-tests.txt"; }
 [ "$bad" = 0 ] || grep -E '^(FAIL|ERROR):' -A 20 "$R/host-tests.txt"
@@ -84,22 +111,6 @@ elif [ "${results#* passed, 0 failed}" = "$results" ]; then
 fi
 tally "host: loom model checks (rust/model)" "$results"
 
-step "kernel ($model)"
-if ! kdir=$("$here/build-kernel.sh" "$model"); then
-	single "build test kernel ($model)" 1
-	finish
-fi
-
-step "module"
-if make -C "$top" --no-print-directory KDIR="$kdir" modules >"$R/module-build.log" 2>&1; then
-	warnings=$(grep -ciE '(^|[^a-z])warning' "$R/module-build.log")
-	[ "$warnings" = 0 ] || grep -iE '(^|[^a-z])warning' -A5 "$R/module-build.log"
-	single "module builds with 0 warnings ($warnings)" "$warnings"
-else
-	tail -40 "$R/module-build.log"
-	single "module builds" 1
-	finish
-fi
 if command -v rustfmt >/dev/null; then
 	rustfmt --edition 2021 --check "$top/rust/rcu_lab_main.rs" >"$R/rustfmt.txt" 2>&1
 	rc=$?
@@ -107,20 +118,6 @@ if command -v rustfmt >/dev/null; then
 	single "rustfmt --check (rust/ crate)" $rc
 else
 	tally "rustfmt --check (rust/ crate)" "0 passed, 0 failed, 1 skipped"
-fi
-
-step "kselftests in the VM, then the splat gate"
-"$here/vm-run" --kernel "$kdir" --smp "$smp" --mem "$mem" --gate --results "$R/suite" \
-	-- sh scripts/guest-kselftest.sh selftests/rcu_lab
-if [ -f "$R/suite/output.txt" ]; then
-	tally "VM: selftests/rcu_lab" "$("$here/ktap_count.py" "$R/suite/output.txt")"
-else
-	single "VM: selftests/rcu_lab (guest finished)" 1
-fi
-if [ -f "$R/suite/gate.ktap" ]; then
-	tally "VM: splat gate after the suite" "$("$here/ktap_count.py" "$R/suite/gate.ktap")"
-else
-	single "VM: splat gate after the suite" 1
 fi
 
 # Boots that depend on nothing but the build run RCU_LAB_PARALLEL at a time:
@@ -149,72 +146,134 @@ job() { # name description command...
 rc_of() { cat "$R/$1.rc" 2>/dev/null || echo 125; }
 # Prints the end of a failed job's log.
 show() { printf '    %s\n' "--- $R/$1.log (end) ---"; tail -n 40 "$R/$1.log" | sed 's/^/    /'; }
-
-negatives=("$top"/selftests/rcu_lab/negative/*.sh)
-jobs_total=$((3 + ${#negatives[@]}))
-step "independent boots, $par at a time"
-job suite-4cpu "RCU and hazard-pointer suites with 4 vCPUs, then the splat gate" \
-	"$here/vm-run" --kernel "$kdir" --smp 4 --mem "$mem" --gate --quiet --results "$R/suite-4cpu" \
-	-- sh scripts/guest-kselftest.sh selftests/rcu_lab rcu.sh hazptr.sh
-# The runner itself: a dead or hung guest must end the run with a clear
-# status, and leave no QEMU behind.
-job runner-panic "VM runner: a guest panic ends the run" \
-	"$here/vm-run" --kernel "$kdir" --no-kmemleak --quiet --timeout 120 --results "$R/runner-panic" \
-	-- insmod selftests/rcu_lab/splat/rcu_lab_splat.ko report=panic
-job runner-hang "VM runner: a guest hang ends the run at its timeout" \
-	"$here/vm-run" --kernel "$kdir" --no-kmemleak --quiet --timeout 30 --results "$R/runner-hang" \
-	-- sleep 600
-for t in "${negatives[@]}"; do
-	name=$(basename "$t" .sh)
-	expect=$(sed -n 's/^# expect: //p' "$t")
-	# Leaks are the main suite's business: no kmemleak scan here.
-	job "negative-$name" "negative test $name (own boot; the gate must see exactly $expect)" \
-		"$here/vm-run" --kernel "$kdir" --smp "$smp" --mem "$mem" --expect "$expect" \
-		--no-kmemleak --quiet --results "$R/negative-$name" \
-		-- sh "selftests/rcu_lab/negative/$name.sh"
-done
-wait
-
 qemu_left() { pgrep -f "qemu-system.*$1" >/dev/null; }
-for name in "${names[@]}"; do
-	rc=$(rc_of "$name")
-	info "${what[$name]}: status $rc after $(cat "$R/$name.secs" 2>/dev/null || echo '?') s"
-	case $name in
-	suite-4cpu)
-		if [ -f "$R/suite-4cpu/output.txt" ]; then
-			tally "VM (4 vCPUs): rcu.sh hazptr.sh" "$("$here/ktap_count.py" "$R/suite-4cpu/output.txt")"
-		else
-			single "VM (4 vCPUs): rcu.sh hazptr.sh (guest finished)" 1
-		fi
-		if [ -f "$R/suite-4cpu/gate.ktap" ]; then
-			tally "VM (4 vCPUs): splat gate" "$("$here/ktap_count.py" "$R/suite-4cpu/gate.ktap")"
-		else
-			single "VM (4 vCPUs): splat gate" 1
-		fi
-		[ "$rc" = 0 ] || show "$name"
-		;;
-	runner-panic)
-		bad=1
-		[ "$rc" = 125 ] && grep -q 'rcu_lab_splat: panic requested' "$R/runner-panic/console.log" &&
-			! qemu_left "$R/runner-panic" && bad=0
-		[ $bad = 0 ] || show "$name"
-		single "VM runner: panic -> status 125 (got $rc)" $bad
-		;;
-	runner-hang)
-		bad=1
-		[ "$rc" = 124 ] && ! qemu_left "$R/runner-hang" && bad=0
-		[ $bad = 0 ] || show "$name"
-		single "VM runner: hang -> killed at timeout, status 124 (got $rc)" $bad
-		;;
-	negative-*)
-		if [ -f "$R/$name/gate.ktap" ]; then
-			tally "VM: ${name/-//}" "$("$here/ktap_count.py" "$R/$name/output.txt" "$R/$name/gate.ktap")"
-		else
-			single "VM: ${name/-//} (guest finished)" 1
-		fi
-		[ "$rc" = 0 ] || show "$name"
-		;;
-	esac
+
+# Builds the model's debug kernel and the module for it; sets built_kdir to
+# the kernel directory, or records the failure and leaves it empty.
+built_kdir=
+build_for() { # model
+	local m=$1 kdir
+	built_kdir=
+	step "[$m] kernel and module"
+	if ! kdir=$("$here/build-kernel.sh" "$m" debug); then
+		single "[$m] build the debug kernel" 1
+		return
+	fi
+	if make -C "$top" --no-print-directory KDIR="$kdir" modules >"$R/module-build-$m.log" 2>&1; then
+		local warnings
+		warnings=$(grep -ciE '(^|[^a-z])warning' "$R/module-build-$m.log")
+		[ "$warnings" = 0 ] || grep -iE '(^|[^a-z])warning' -A5 "$R/module-build-$m.log"
+		single "[$m] module builds with 0 warnings ($warnings)" "$warnings"
+		built_kdir=$kdir
+	else
+		tail -40 "$R/module-build-$m.log"
+		single "[$m] module builds" 1
+	fi
+}
+
+# The whole VM suite on one model.
+check_model() { # model
+	local m=$1 kdir t_vm vm
+	build_for "$m"
+	kdir=$built_kdir
+	[ -n "$kdir" ] || return
+	vm=("$here/vm-run" --kernel "$kdir" --preempt "$m")
+	t_vm=$SECONDS
+	step "[$m] kselftests in the VM, then the splat gate"
+	"${vm[@]}" --smp "$smp" --mem "$mem" --gate --results "$R/$m/suite" \
+		-- sh scripts/guest-kselftest.sh selftests/rcu_lab
+	ktap "[$m] VM: selftests/rcu_lab" "$R/$m/suite/output.txt"
+	ktap "[$m] VM: splat gate after the suite" "$R/$m/suite/gate.ktap"
+
+	local negatives=("$top"/selftests/rcu_lab/negative/*.sh) runner=0
+	[ "$m" = "$default_model" ] && runner=2
+	jobs_started=0 jobs_total=$((1 + runner + ${#negatives[@]})) names=()
+	step "[$m] independent boots, $par at a time"
+	job "$m-suite-4cpu" "RCU and hazard-pointer suites with 4 vCPUs, then the splat gate" \
+		"${vm[@]}" --smp 4 --mem "$mem" --gate --quiet --results "$R/$m/suite-4cpu" \
+		-- sh scripts/guest-kselftest.sh selftests/rcu_lab rcu.sh hazptr.sh
+	if [ $runner = 2 ]; then
+		# The runner itself: a dead or hung guest must end the run with a
+		# clear status, and leave no QEMU behind.
+		job "$m-runner-panic" "VM runner: a guest panic ends the run" \
+			"${vm[@]}" --no-kmemleak --quiet --timeout 120 --results "$R/$m/runner-panic" \
+			-- insmod selftests/rcu_lab/splat/rcu_lab_splat.ko report=panic
+		job "$m-runner-hang" "VM runner: a guest hang ends the run at its timeout" \
+			"${vm[@]}" --no-kmemleak --quiet --timeout 60 --results "$R/$m/runner-hang" \
+			-- sleep 600
+	fi
+	local t name expect
+	for t in "${negatives[@]}"; do
+		name=$(basename "$t" .sh)
+		expect=$(sed -n 's/^# expect: //p' "$t")
+		# Leaks are the main suite's business: no kmemleak scan here.
+		job "$m-negative-$name" "negative test $name (own boot; the gate must see exactly $expect)" \
+			"${vm[@]}" --smp "$smp" --mem "$mem" --expect "$expect" \
+			--no-kmemleak --quiet --results "$R/$m/negative-$name" \
+			-- sh "selftests/rcu_lab/negative/$name.sh"
+	done
+	wait
+
+	local rc bad
+	for name in "${names[@]}"; do
+		rc=$(rc_of "$name")
+		info "${what[$name]}: status $rc after $(cat "$R/$name.secs" 2>/dev/null || echo '?') s"
+		case ${name#"$m-"} in
+		suite-4cpu)
+			ktap "[$m] VM (4 vCPUs): rcu.sh hazptr.sh" "$R/$m/suite-4cpu/output.txt"
+			ktap "[$m] VM (4 vCPUs): splat gate" "$R/$m/suite-4cpu/gate.ktap"
+			[ "$rc" = 0 ] || show "$name"
+			;;
+		runner-panic)
+			bad=1
+			[ "$rc" = 125 ] && grep -q 'rcu_lab_splat: panic requested' "$R/$m/runner-panic/console.log" &&
+				! qemu_left "$R/$m/runner-panic" && bad=0
+			[ $bad = 0 ] || show "$name"
+			single "[$m] VM runner: panic -> status 125 (got $rc)" $bad
+			;;
+		runner-hang)
+			bad=1
+			[ "$rc" = 124 ] && ! qemu_left "$R/$m/runner-hang" && bad=0
+			[ $bad = 0 ] || show "$name"
+			single "[$m] VM runner: hang -> killed at timeout, status 124 (got $rc)" $bad
+			;;
+		negative-*)
+			if [ -f "$R/$m/${name#"$m-"}/gate.ktap" ]; then
+				tally "[$m] VM: ${name#"$m-"}" \
+					"$("$here/ktap_count.py" "$R/$m/${name#"$m-"}/output.txt" "$R/$m/${name#"$m-"}/gate.ktap")"
+			else
+				single "[$m] VM: ${name#"$m-"} (guest finished)" 1
+			fi
+			[ "$rc" = 0 ] || show "$name"
+			;;
+		esac
+	done
+	info "[$m] VM stages took $(elapsed "$t_vm")"
+}
+
+# A short suite on one model: the kernel builds and boots, the module loads.
+smoke_model() { # model
+	local m=$1 kdir
+	build_for "$m"
+	kdir=$built_kdir
+	[ -n "$kdir" ] || return
+	step "[$m] quick boot: module_load.sh info.sh debugfs.sh, then the splat gate"
+	"$here/vm-run" --kernel "$kdir" --preempt "$m" --smp "$smp" --mem "$mem" --gate \
+		--results "$R/$m/smoke" \
+		-- sh scripts/guest-kselftest.sh selftests/rcu_lab module_load.sh info.sh debugfs.sh
+	ktap "[$m] VM (quick): module_load.sh info.sh debugfs.sh" "$R/$m/smoke/output.txt"
+	ktap "[$m] VM (quick): splat gate" "$R/$m/smoke/gate.ktap"
+}
+
+for m in $models; do
+	tm=$SECONDS
+	check_model "$m"
+	info "[$m] done in $(elapsed "$tm")"
+done
+for m in "${smoke[@]}"; do
+	tm=$SECONDS
+	smoke_model "$m"
+	info "[$m] done in $(elapsed "$tm")"
 done
 
 finish

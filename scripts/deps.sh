@@ -33,7 +33,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 PKGS=(rustc-web rust-web-src "clang-$LLVM_VERSION" "lld-$LLVM_VERSION"
       "llvm-$LLVM_VERSION" "libclang-$LLVM_VERSION-dev" qemu-system-x86
       busybox-static flex bison bc cpio libelf-dev libssl-dev make python3
-      python3-matplotlib xz-utils kmod)
+      python3-matplotlib xz-utils kmod
+      # A second libclang, older than the compiler's: the toolchain test
+      # (scripts/tests/test_toolchain.py) checks that bindgen still loads
+      # LLVM 19's, and every module build then runs beside it.
+      libclang1-14)
 BINDGEN_VERSION=0.72.1
 
 missing=()

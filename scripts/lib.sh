@@ -8,10 +8,12 @@ RCU_LAB_TOOLS=$RCU_LAB_CACHE/tools
 KRUSTC=${KRUSTC:-/usr/bin/rustc}
 BINDGEN=${BINDGEN:-$RCU_LAB_TOOLS/bin/bindgen}
 # The compiler: LLVM 19 from Debian 12's main suite (7.3 needs >= 17), as
-# `make LLVM=-19`. bindgen must load this LLVM's libclang, not the newest one
-# on the machine.
+# `make LLVM=-19`. bindgen must load this LLVM's libclang, not the one its
+# loader (clang-sys) prefers among all on the machine: LIBCLANG_PATH names the
+# file itself (a directory there is only searched first, and a newer
+# libclang elsewhere still wins).
 LLVM_VERSION=${LLVM_VERSION:-19}
-LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm-$LLVM_VERSION/lib}
+LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm-$LLVM_VERSION/lib/libclang-$LLVM_VERSION.so.1}
 export LIBCLANG_PATH
 # The kernel source: Debian's package, fetched by scripts/deps.sh.
 KSRC_PKG=linux-source-7.3

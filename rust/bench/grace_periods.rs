@@ -28,7 +28,7 @@ use core::{
     hint::black_box,
     sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
 };
-use kernel::{c_str, prelude::*, sync::Arc};
+use kernel::{prelude::*, sync::Arc};
 
 /// How the updater waits.
 #[derive(Clone, Copy, PartialEq)]
@@ -133,7 +133,7 @@ fn measure(v: &Variant, busy: bool) -> Result<(KVec<u64>, u64)> {
     if busy {
         for cpu in 1..system::online_cpus() {
             let (r, wait) = (t.clone(), v.wait);
-            let k = KThread::spawn(c_str!("gp-reader"), Some(cpu), move || {
+            let k = KThread::spawn(c"gp-reader", Some(cpu), move || {
                 busy_reader(&r, wait)
             });
             match k {
@@ -146,7 +146,7 @@ fn measure(v: &Variant, busy: bool) -> Result<(KVec<u64>, u64)> {
         }
     }
     let (u, wait, samples) = (t.clone(), v.wait, v.samples);
-    let ns = KThread::run(c_str!("gp-updater"), Some(0), move || {
+    let ns = KThread::run(c"gp-updater", Some(0), move || {
         updater(&u, wait, samples)
     });
     t.stop.store(true, Relaxed);

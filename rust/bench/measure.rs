@@ -2,12 +2,12 @@
 
 //! Timing and statistics shared by the benchmarks.
 
-use crate::{irq::LocalIrqDisabled, time::Instant};
+use crate::{irq::local_interrupt_disable, time::Instant};
 
 /// Nanoseconds for one run of `f`, with local interrupts off (as refscale
 /// times its loops), which also keeps the thread on its CPU.
 pub(super) fn timed_irqs_off(f: impl FnOnce()) -> u64 {
-    let _irq = LocalIrqDisabled::new();
+    let _irq = local_interrupt_disable();
     timed(f)
 }
 

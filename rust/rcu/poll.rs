@@ -4,7 +4,7 @@
 //!
 //! C header: [`include/linux/rcutree.h`](srctree/include/linux/rcutree.h).
 
-use kernel::{bindings, ffi::c_ulong};
+use kernel::{bindings, prelude::*};
 
 /// A grace-period cookie: names a grace period whose end can be polled
 /// for, without blocking and without an `rcu_head`.

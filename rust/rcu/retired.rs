@@ -5,7 +5,7 @@
 
 use super::{GpState, RcuBox};
 use core::{marker::PhantomData, mem::ManuallyDrop, ptr::NonNull};
-use kernel::{bindings, ffi::c_void, prelude::*};
+use kernel::{bindings, prelude::*};
 
 /// An object that readers may still be using: it can only be freed, or
 /// taken back, after an RCU grace period.
@@ -36,6 +36,12 @@ pub(crate) struct Retired<T: Send> {
 // SAFETY: A `Retired` owns its object; moving it to another thread moves
 // the `T`, which is `Send`.
 unsafe impl<T: Send> Send for Retired<T> {}
+
+// `kfree_rcu()` passes the `rcu_head` at offset 0 as the object's
+// `struct kvfree_rcu_head`, which must fit in it.
+kernel::static_assert!(
+    size_of::<bindings::kvfree_rcu_head>() <= size_of::<bindings::callback_head>()
+);
 
 /// The `call_rcu()` callback: drops the `RcuBox<T>` whose head it gets.
 ///
@@ -116,9 +122,12 @@ impl<T: Send> Retired<T> {
         // owns, whose head is at offset 0 (below the 4096-byte limit of
         // `kvfree_call_rcu()`) and not queued. `T` needs no `Drop`, so
         // freeing the memory is all dropping it would do.
+        // 7.3 takes a `struct kvfree_rcu_head *`: one pointer under
+        // `CONFIG_KVFREE_RCU_BATCHED`, an `rcu_head` without it; the
+        // `rcu_head` at offset 0 is large enough for either.
         unsafe {
             bindings::kvfree_call_rcu(
-                RcuBox::head(NonNull::new_unchecked(ptr)),
+                RcuBox::head(NonNull::new_unchecked(ptr)).cast::<bindings::kvfree_rcu_head>(),
                 ptr.cast::<c_void>(),
             )
         };

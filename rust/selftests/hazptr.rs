@@ -13,7 +13,7 @@ use crate::{
     time::Instant,
 };
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use kernel::{c_str, prelude::*, sync::Arc};
+use kernel::{prelude::*, sync::Arc};
 
 pub(super) const CASES: &[Case] = &[
     Case {
@@ -69,7 +69,7 @@ fn basics() -> Result<Outcome> {
         let holding = Arc::new(AtomicU32::new(0), GFP_KERNEL)?;
         let done = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
         let (rp, ro, rh, rd) = (p.clone(), other.clone(), holding.clone(), done.clone());
-        let reader = KThread::spawn(c_str!("hp-hold"), Some(1), move || {
+        let reader = KThread::spawn(c"hp-hold", Some(1), move || {
             let first = ro.protect_cell();
             if let Some(g) = rp.protect().filter(|g| g.is_nested()) {
                 drop(first);

@@ -6,18 +6,18 @@
 
 use super::{Case, Outcome};
 use crate::{
-    irq::{self, LocalIrqDisabled},
+    irq::{self, local_interrupt_disable},
     new_raw_spinlock, new_spinlock,
     sync::{
         lock::{IrqSaveBackend, Lock},
-        DynamicLockClassKey, RawSpinLock,
+        LockClass, RawSpinLock,
     },
     system::{self, Lockdep},
     task::{self, KThread},
     time::Instant,
 };
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use kernel::{c_str, prelude::*, sync::Arc};
+use kernel::{prelude::*, sync::Arc};
 
 pub(super) const CASES: &[Case] = &[
     Case {
@@ -86,7 +86,7 @@ where
     for cpu in 0..n {
         let f = f.clone();
         threads.push(
-            KThread::spawn(c_str!("test"), Some(cpu), move || f(cpu))?,
+            KThread::spawn(c"test", Some(cpu), move || f(cpu))?,
             GFP_KERNEL,
         )?;
     }
@@ -173,7 +173,7 @@ fn irqsave_restores() -> Result<Outcome> {
 
     // Taken with interrupts already off, the guard must leave them off.
     let nested_off = {
-        let _off = LocalIrqDisabled::new();
+        let _off = local_interrupt_disable();
         {
             let _g = raw.lock_irqsave();
         }
@@ -253,9 +253,9 @@ fn dynamic_keys() -> Result<Outcome> {
     for _ in 0..KEY_THREADS {
         let (used, failed) = (used.clone(), failed.clone());
         threads.push(
-            KThread::spawn(c_str!("keys"), None, move || {
+            KThread::spawn(c"keys", None, move || {
                 for _ in 0..KEYS / KEY_THREADS {
-                    let key = match DynamicLockClassKey::new_arc() {
+                    let key = match LockClass::new_dynamic() {
                         Ok(k) => k,
                         Err(_) => {
                             failed.fetch_add(1, Ordering::Relaxed);
@@ -263,7 +263,7 @@ fn dynamic_keys() -> Result<Outcome> {
                         }
                     };
                     let lock = KBox::pin_init(
-                        RawSpinLock::new(0u32, c_str!("rcu_lab_dynamic"), key),
+                        RawSpinLock::new(0u32, c"rcu_lab_dynamic", key),
                         GFP_KERNEL,
                     );
                     match lock {

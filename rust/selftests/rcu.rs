@@ -151,11 +151,10 @@ impl<E: Element> Reclaim<E> for CallRcu {
 struct KfreeRcu;
 impl Reclaim<Plain> for KfreeRcu {
     const HOW: &'static str = "kfree_rcu()";
-    fn reclaim(old: Retired<Plain>, stats: &Stats) {
+    // The kernel bounds its own backlog (sheaves, page blocks, a shrinker);
+    // `kvfree_rcu_barrier()` is not exported in 7.3 to throttle it here.
+    fn reclaim(old: Retired<Plain>, _stats: &Stats) {
         old.kfree_rcu();
-        if stats.allocated.load(Relaxed) % BACKLOG == 0 {
-            rcu::kvfree_barrier();
-        }
     }
 }
 
@@ -228,9 +227,9 @@ fn stress<E: Element, R: Reclaim<E>>() -> Result<Outcome> {
     let table = Arc::new(RcuTable::<E, R>::new(&stats)?, GFP_KERNEL)?;
     let report = stress::run(table, &stats, STRESS_MS)?;
     // Every thread and timer is gone, so the table was dropped with the last
-    // reference: wait for the callbacks and kfree_rcu() batches too.
+    // reference: wait for the callbacks. (kfree_rcu() objects cannot count
+    // their frees; kmemleak checks them after the suite.)
     rcu::barrier();
-    rcu::kvfree_barrier();
     let allocated = stats.allocated.load(Relaxed);
     let freed = stats.freed.load(Relaxed);
     // Elements without `Drop` cannot count themselves: kmemleak checks them.

@@ -18,7 +18,7 @@ use crate::{
     time::Instant,
 };
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
-use kernel::{c_str, prelude::*, sync::Arc};
+use kernel::{prelude::*, sync::Arc};
 
 /// Number of element pointers in a table.
 pub(super) const CELLS: usize = 8;
@@ -220,17 +220,18 @@ fn reader<T: Table>(table: Arc<T>, stats: Arc<Stats>) -> Result {
         }),
         GFP_KERNEL,
     )?;
-    timer.as_ref().start();
-    let mut turn = 0;
-    while !stats.stop.load(Relaxed) {
-        for i in 0..CELLS {
-            count_read(table.read(i, turn), &stats.reads, &stats.bad);
+    // The timer ticks on this CPU while the loop runs, and is cancelled
+    // (waiting for a running callback) before `run_while` returns.
+    timer.as_ref().run_while(|| {
+        let mut turn = 0;
+        while !stats.stop.load(Relaxed) {
+            for i in 0..CELLS {
+                count_read(table.read(i, turn), &stats.reads, &stats.bad);
+            }
+            turn += 1;
+            task::cond_resched();
         }
-        turn += 1;
-        task::cond_resched();
-    }
-    // Dropping the timer cancels it and waits for a running callback.
-    drop(timer);
+    });
     Ok(())
 }
 
@@ -242,7 +243,7 @@ pub(super) fn run<T: Table>(table: Arc<T>, stats: &Arc<Stats>, ms: u64) -> Resul
     let start = Instant::now();
     for cpu in 0..cpus {
         let (t, s, f) = (table.clone(), stats.clone(), failed.clone());
-        let spawned = KThread::spawn(c_str!("reader"), Some(cpu), move || {
+        let spawned = KThread::spawn(c"reader", Some(cpu), move || {
             if reader(t, s).is_err() {
                 f.fetch_add(1, Relaxed);
             }
@@ -260,7 +261,7 @@ pub(super) fn run<T: Table>(table: Arc<T>, stats: &Arc<Stats>, ms: u64) -> Resul
     for k in 0..T::UPDATERS {
         let (t, s, f) = (table.clone(), stats.clone(), failed.clone());
         // Updater k of U takes cells k, k + U, k + 2U, ... (mod CELLS).
-        let u = KThread::spawn(c_str!("updater"), None, move || {
+        let u = KThread::spawn(c"updater", None, move || {
             let mut seq = k as u64;
             while start.elapsed_ns() < ms * 1_000_000 {
                 if t.update(seq as usize % CELLS, seq, &s).is_err() {

@@ -3,17 +3,17 @@
 //! A generic lock that accepts static or dynamic lockdep classes.
 //!
 //! This is the shape of the `kernel` crate's `sync::Lock` (and it reuses its
-//! [`Backend`] trait), with two additions the 6.12 crate lacks: the lock
+//! [`Backend`] trait), with two additions the 7.3 crate lacks: the lock
 //! class may be a run-time key (see [`LockClass`]), which the lock keeps
 //! alive, and backends that can disable interrupts offer
-//! [`Lock::lock_irqsave`], whose guard restores the saved flags.
+//! [`Lock::lock_irqsave`], whose guard restores the saved flags. (The
+//! crate's `SpinLockIrq` is a lock type of its own whose every acquisition
+//! disables interrupts; here the caller chooses per acquisition, as with
+//! `raw_spin_lock()` and `raw_spin_lock_irqsave()` on one C lock.)
 
 use super::lock_class::LockClass;
 use core::{cell::UnsafeCell, marker::PhantomData, marker::PhantomPinned};
-use kernel::{
-    ffi::c_ulong, init::PinInit, pin_init, prelude::*, str::CStr, sync::lock::Backend,
-    types::Opaque,
-};
+use kernel::{prelude::*, sync::lock::Backend, types::Opaque};
 
 /// A backend whose lock can also be taken with local interrupts disabled.
 ///
@@ -80,7 +80,7 @@ impl<T, B: Backend> Lock<T, B> {
             // SAFETY: `slot` is valid for writes and pinned; `name` is a
             // static string; `key` is valid as long as `class`, which is
             // stored in the lock below.
-            state <- Opaque::ffi_init(|slot| unsafe { B::init(slot, name.as_char_ptr(), key) }),
+            state <- Opaque::ffi_init(|slot| unsafe { B::init(slot, name.as_ptr(), key) }),
             // INVARIANT: the key the state was initialised with.
             class,
         })
@@ -88,6 +88,12 @@ impl<T, B: Backend> Lock<T, B> {
 }
 
 impl<T: ?Sized, B: Backend> Lock<T, B> {
+    /// Asserts (with lockdep) that this context holds the lock.
+    pub(crate) fn assert_is_held(&self) {
+        // SAFETY: The state was initialised by `B::init` (type invariant).
+        unsafe { B::assert_is_held(self.state.get()) }
+    }
+
     /// Acquires the lock; the guard releases it.
     pub(crate) fn lock(&self) -> Guard<'_, T, B> {
         // SAFETY: The state was initialised by `B::init` (type invariant).

@@ -12,16 +12,26 @@
 
 use super::lock::{IrqSaveBackend, Lock};
 use crate::helpers;
-use kernel::{
-    bindings,
-    ffi::{c_char, c_ulong},
-    sync::lock::Backend,
-};
+use kernel::{prelude::*, sync::lock::Backend};
 
 /// A raw spinlock protecting a `T`; see [`Lock`].
 ///
 /// Create one with [`new_raw_spinlock!`], which gives each construction site
 /// its own lockdep class, or with [`Lock::new`] and a dynamic key.
+///
+/// The `kernel` crate of 7.3 still has no raw spinlock; this is shaped like
+/// its `SpinLock` (`rust/kernel/sync/lock/spinlock.rs`).
+///
+/// # Examples
+///
+/// ```ignore
+/// let counter = KBox::pin_init(new_raw_spinlock!(0u64, "counter"), GFP_KERNEL)?;
+/// *counter.lock() += 1; // raw_spin_lock() ... raw_spin_unlock()
+/// {
+///     let mut g = counter.lock_irqsave(); // raw_spin_lock_irqsave()
+///     *g += 1;
+/// } // raw_spin_unlock_irqrestore()
+/// ```
 pub(crate) type RawSpinLock<T> = Lock<T, RawSpinLockBackend>;
 
 /// Creates a [`RawSpinLock`] initialiser with a static lock class for this
@@ -32,7 +42,7 @@ macro_rules! new_raw_spinlock {
         $crate::sync::RawSpinLock::new(
             $inner,
             ::kernel::optional_name!($($name)?),
-            $crate::static_lock_class!(),
+            ::kernel::sync::static_lock_class!(),
         )
     };
 }
@@ -41,8 +51,9 @@ macro_rules! new_raw_spinlock {
 pub(crate) struct RawSpinLockBackend;
 
 // SAFETY: `init` initialises the `raw_spinlock_t` with the given name and key
-// (and the spinning wait type); `lock` and `unlock` are the kernel's own
-// `raw_spin_lock()`/`raw_spin_unlock()`, which provide mutual exclusion.
+// (and the spinning wait type); `lock`, `try_lock` and `unlock` are the
+// kernel's own `raw_spin_lock()`/`raw_spin_trylock()`/`raw_spin_unlock()`,
+// which provide mutual exclusion; `relock` is the default, `lock` again.
 unsafe impl Backend for RawSpinLockBackend {
     type State = bindings::raw_spinlock_t;
     type GuardState = ();
@@ -58,9 +69,19 @@ unsafe impl Backend for RawSpinLockBackend {
         unsafe { helpers::rcu_lab_raw_spin_lock(ptr) }
     }
 
+    unsafe fn try_lock(ptr: *mut Self::State) -> Option<Self::GuardState> {
+        // SAFETY: `ptr` is an initialised lock (`Backend` contract).
+        (unsafe { helpers::rcu_lab_raw_spin_trylock(ptr) } != 0).then_some(())
+    }
+
     unsafe fn unlock(ptr: *mut Self::State, _guard_state: &Self::GuardState) {
         // SAFETY: The caller holds the lock (`Backend` contract).
         unsafe { helpers::rcu_lab_raw_spin_unlock(ptr) }
+    }
+
+    unsafe fn assert_is_held(ptr: *mut Self::State) {
+        // SAFETY: `ptr` is an initialised lock (`Backend` contract).
+        unsafe { helpers::rcu_lab_raw_spin_assert_held(ptr) }
     }
 }
 

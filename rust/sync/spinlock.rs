@@ -4,18 +4,15 @@
 //!
 //! C header: [`include/linux/spinlock.h`](srctree/include/linux/spinlock.h).
 //!
-//! The same C lock as the `kernel` crate's `SpinLock`; this one also takes a
-//! dynamic lock class and offers [`Lock::lock_irqsave`]. On PREEMPT_RT a
+//! The same C lock and the same backend as the `kernel` crate's `SpinLock`
+//! ([`SpinLockBackend`]), on rcu_lab's [`Lock`], which also takes a dynamic
+//! lock class and offers [`Lock::lock_irqsave`]. On PREEMPT_RT a
 //! `spinlock_t` is a sleeping lock (an rtmutex), and lockdep records it with
 //! the `LD_WAIT_CONFIG` wait type on every model.
 
 use super::lock::{IrqSaveBackend, Lock};
 use crate::helpers;
-use kernel::{
-    bindings,
-    ffi::{c_char, c_ulong},
-    sync::lock::Backend,
-};
+use kernel::{prelude::*, sync::lock::spinlock::SpinLockBackend};
 
 /// A `spinlock_t` protecting a `T`; see [`Lock`].
 pub(crate) type SpinLock<T> = Lock<T, SpinLockBackend>;
@@ -28,39 +25,13 @@ macro_rules! new_spinlock {
         $crate::sync::SpinLock::new(
             $inner,
             ::kernel::optional_name!($($name)?),
-            $crate::static_lock_class!(),
+            ::kernel::sync::static_lock_class!(),
         )
     };
 }
 
-/// The `spinlock_t` backend.
-pub(crate) struct SpinLockBackend;
-
-// SAFETY: `init` is `__spin_lock_init()` with the given name and key; `lock`
-// and `unlock` are the kernel's `spin_lock()`/`spin_unlock()`.
-unsafe impl Backend for SpinLockBackend {
-    type State = bindings::spinlock_t;
-    type GuardState = ();
-
-    unsafe fn init(ptr: *mut Self::State, name: *const c_char, key: *mut bindings::lock_class_key) {
-        // SAFETY: The `Backend` contract makes `ptr` valid for writes and
-        // `name` and `key` valid for as long as the lock.
-        unsafe { bindings::__spin_lock_init(ptr, name, key) }
-    }
-
-    unsafe fn lock(ptr: *mut Self::State) -> Self::GuardState {
-        // SAFETY: `ptr` is an initialised lock (`Backend` contract).
-        unsafe { bindings::spin_lock(ptr) }
-    }
-
-    unsafe fn unlock(ptr: *mut Self::State, _guard_state: &Self::GuardState) {
-        // SAFETY: The caller holds the lock (`Backend` contract).
-        unsafe { bindings::spin_unlock(ptr) }
-    }
-}
-
 // SAFETY: These are the kernel's `spin_lock_irqsave()` and
-// `spin_unlock_irqrestore()`.
+// `spin_unlock_irqrestore()` on the `spinlock_t` of `SpinLockBackend`.
 unsafe impl IrqSaveBackend for SpinLockBackend {
     unsafe fn lock_irqsave(ptr: *mut Self::State) -> c_ulong {
         // SAFETY: `ptr` is an initialised lock (`Backend` contract).
