@@ -87,7 +87,7 @@ if ! "$here/deps.sh"; then
 fi
 
 step "host tests"
-python3 -m unittest discover -s "$here/tests" -v >"$R/host-tests.txt" 2>&1
+"$PYTHON" -m unittest discover -s "$here/tests" -v >"$R/host-tests.txt" 2>&1
 ran=$(sed -n 's/^Ran \([0-9]*\) tests\?.*/\1/p' "$R/host-tests.txt")
 bad=$(grep -oE '^FAILED \(.*\)' "$R/host-tests.txt" | grep -oE '(failures|errors)=[0-9]+' |
 	grep -oE '[0-9]+' | awk '{n+=$1} END {print n+0}')

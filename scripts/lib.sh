@@ -15,6 +15,9 @@ BINDGEN=${BINDGEN:-$RCU_LAB_TOOLS/bin/bindgen}
 LLVM_VERSION=${LLVM_VERSION:-19}
 LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm-$LLVM_VERSION/lib/libclang-$LLVM_VERSION.so.1}
 export LIBCLANG_PATH
+# Debian's python3, with the python3-matplotlib that deps.sh installs (a
+# python3 earlier on PATH, such as pyenv's, lacks it).
+PYTHON=${PYTHON:-/usr/bin/python3}
 # The kernel source: Debian's package, fetched by scripts/deps.sh.
 KSRC_PKG=linux-source-7.3
 KSRC_SUITE=trixie-backports

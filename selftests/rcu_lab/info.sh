@@ -6,7 +6,7 @@
 
 ktap_print_header
 rcu_lab_require
-ktap_set_plan 7
+ktap_set_plan 8
 
 rcu_lab_load
 sed 's/^/# info: /' "$RCU_LAB_DEBUGFS/info"
@@ -35,9 +35,10 @@ else
 fi
 check lockdep "$(rcu_lab_info lockdep)" "$want"
 
-# The model from the build config; with
-# PREEMPT_DYNAMIC the boot may pick another, which debugfs shows as "(model)".
+# The model from the build config; with PREEMPT_DYNAMIC the boot may pick
+# another (preempt=), which debugfs shows as "(model)".
 if [ "$(config PREEMPT_RT)" = y ]; then want=rt
+elif [ "$(config PREEMPT_LAZY)" = y ]; then want=lazy
 elif [ "$(config PREEMPT)" = y ]; then want=full
 elif [ "$(config PREEMPT_VOLUNTARY)" = y ]; then want=voluntary
 else want=none
@@ -50,6 +51,8 @@ if [ "$(config PREEMPT_DYNAMIC)" = y ]; then
 fi
 check preempt_model "$(rcu_lab_info preempt_model)" "$want"
 check preempt_dynamic "$(rcu_lab_info preempt_dynamic)" "$dyn"
+[ "$(config PREEMPT_RCU)" = y ] && want=preemptible || want=non-preemptible
+check rcu_flavour "$(rcu_lab_info rcu_flavour)" "$want"
 
 rcu_lab_unload
 ktap_finished

@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn a `make run` results directory into report.md with PNG plots.
+
+    report.py RUN_DIR
+
+RUN_DIR holds one directory per kernel flavour that ran (`debug`, `perf`),
+each with the guest's reports in rcu_lab/ (bench-locks, bench-readers,
+bench-gp, refscale, info; see scripts/guest-run.sh). The report has one
+section per benchmark or experiment, each a table with a column per kernel
+and, where it helps, a plot; every figure says the kernel, model and vCPUs
+it comes from. Sections are entries of SECTIONS: an experiment adds its own
+(a function taking the Run and returning the section's Markdown).
+
+Timings under QEMU TCG mean something only as ratios within one boot; the
+report says so and gives the ratios.
+"""
+
+import os
+import sys
+
+FLAVOURS = ("debug", "perf")
+ABOUT = {
+    "debug": "debug kernel (lockdep, KASAN, kmemleak, debug-objects)",
+    "perf": "performance kernel (none of them)",
+}
+
+
+def parse_rows(text):
+    """Data rows of a report: lines that are not comments, split on blanks."""
+    rows = []
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            rows.append(line.split())
+    return rows
+
+
+def comment(text, key):
+    """The text of the first `# key: ...` comment line, or None."""
+    for line in text.splitlines():
+        if line.startswith(f"# {key}"):
+            return line[2 + len(key):].lstrip(": ").strip()
+    return None
+
+
+def number(s):
+    try:
+        return float(s)
+    except (TypeError, ValueError):
+        return None
+
+
+class Kernel:
+    """The reports of one kernel flavour's boot."""
+
+    def __init__(self, flavour, path):
+        self.flavour, self.path = flavour, path
+        self.files = {}
+        d = os.path.join(path, "rcu_lab")
+        for name in ("info", "bench-locks", "bench-readers", "bench-gp", "refscale"):
+            p = os.path.join(d, name)
+            if os.path.exists(p):
+                with open(p, errors="replace") as f:
+                    self.files[name] = f.read()
+        self.info = {}
+        for line in self.files.get("info", "").splitlines():
+            k, _, v = line.partition(": ")
+            self.info[k] = v
+
+    def label(self):
+        i = self.info
+        return (f"{self.flavour}: {i.get('kernel_release', '?')}, preempt "
+                f"{i.get('preempt_model', '?')}, {i.get('rcu_flavour', '?')} RCU, "
+                f"{i.get('cpus_online', '?')} vCPUs")
+
+    def rows(self, name):
+        return parse_rows(self.files.get(name, ""))
+
+    def refscale(self):
+        return {r[0].removeprefix("refscale_"): number(r[1]) for r in self.rows("refscale")
+                if len(r) > 1}
+
+
+class Run:
+    def __init__(self, path):
+        self.path = path
+        self.kernels = [Kernel(f, os.path.join(path, f)) for f in FLAVOURS
+                        if os.path.isdir(os.path.join(path, f, "rcu_lab"))]
+        self.plots = []
+
+    def plot_path(self, name):
+        self.plots.append(name)
+        return os.path.join(self.path, name)
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        out.append("| " + " | ".join("" if c is None else str(c) for c in r) + " |")
+    return "\n".join(out)
+
+
+def fmt(v, digits=1):
+    return "n/a" if v is None else f"{v:.{digits}f}"
+
+
+def plt_or_none():
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        return plt
+    except ImportError:
+        return None
+
+
+def bars(run, name, title, ylabel, groups, series, log=False):
+    """A grouped bar chart: one group per label in `groups`, one bar per
+    (series name, values) in `series`. Returns the Markdown image or ''."""
+    plt = plt_or_none()
+    if plt is None or not groups:
+        return ""
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(groups) + 2), 4.2))
+    width = 0.8 / max(1, len(series))
+    for i, (label, values) in enumerate(series):
+        xs = [g + (i - (len(series) - 1) / 2) * width for g in range(len(groups))]
+        ax.bar(xs, [0 if v is None else v for v in values], width, label=label)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels(groups, rotation=25, ha="right", fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    if log:
+        ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(run.plot_path(name), dpi=110)
+    plt.close(fig)
+    return f"\n![{title}]({name})\n"
+
+
+def section_locks(run):
+    ks = [k for k in run.kernels if k.rows("bench-locks")]
+    if not ks:
+        return None
+    ops = [r[0] for r in ks[0].rows("bench-locks")]
+    header = ["operation"]
+    for k in ks:
+        header += [f"{k.flavour} rust ns", f"{k.flavour} C ns", f"{k.flavour} rust/C"]
+    rows = []
+    for op in ops:
+        row = [op]
+        for k in ks:
+            r = next((r for r in k.rows("bench-locks") if r[0] == op), [op, None, None, None])
+            row += [r[1], r[2], r[3]]
+        rows.append(row)
+    ref = []
+    for k in ks:
+        rs = k.refscale()
+        rust = {r[0]: number(r[1]) for r in k.rows("bench-locks")}
+        for op, t in (("raw_spin_lock", "lock"), ("raw_spin_lock_irqsave", "lock-irq")):
+            if rs.get(t) and rust.get(op):
+                ref.append([k.flavour, op, fmt(rust[op]), f"refscale {t}", fmt(rs[t]),
+                            f"{rust[op] / rs[t]:.3f}"])
+    method = comment(ks[0].files["bench-locks"], "method")
+    text = ["## Lock wrappers against C", "",
+            f"ns per lock+unlock pair, Rust wrapper against the same C loop built into "
+            f"the module. Method: {method}.", "", table(header, rows)]
+    if ref:
+        text += ["", "Against the kernel's refscale (same boot):", "",
+                 table(["kernel", "operation", "rust ns", "refscale", "refscale ns",
+                        "rust/refscale"], ref)]
+    text.append(bars(run, "locks.png", "lock+unlock, ns (Rust and C, per kernel)", "ns",
+                     ops, [(f"{k.flavour} {w}", [number(r[i]) for r in k.rows("bench-locks")])
+                           for k in ks for w, i in (("rust", 1), ("C", 2))]))
+    return "\n".join(text)
+
+
+def section_readers(run):
+    ks = [k for k in run.kernels if k.rows("bench-readers")]
+    if not ks:
+        return None
+    data = [r for r in ks[0].rows("bench-readers") if r[0] != "ratio"]
+    names = [r[0] for r in data]
+    header = ["read section"] + [f"{k.flavour} ns" for k in ks] + \
+        [f"{k.flavour} vs C rcu_read_lock" for k in ks]
+    rows = []
+    for n in names:
+        vals = []
+        for k in ks:
+            r = next((r for r in k.rows("bench-readers") if r[0] == n), None)
+            vals.append((r[1], r[2]) if r else (None, None))
+        rows.append([n] + [v[0] for v in vals] + [v[1] for v in vals])
+    for t in ("rcu", "preempt"):
+        rows.append([f"refscale {t} (C)"] + [fmt(k.refscale().get(t)) for k in ks] +
+                    [None] * len(ks))
+    ratios = []
+    for k in ks:
+        for r in k.rows("bench-readers"):
+            if r[0] == "ratio":
+                ratios.append([k.flavour, " ".join(r[1:-1]), r[-1]])
+    method = comment(ks[0].files["bench-readers"], "method")
+    text = ["## Read-side cost: RCU and hazard pointers", "",
+            f"ns per read section. Method: {method}.", "", table(header, rows), "",
+            table(["kernel", "ratio", "value"], ratios)]
+    groups = names + ["refscale rcu", "refscale preempt"]
+    series = []
+    for k in ks:
+        vals = [number(next((r[1] for r in k.rows("bench-readers") if r[0] == n), None))
+                for n in names]
+        vals += [k.refscale().get("rcu"), k.refscale().get("preempt")]
+        series.append((k.label(), vals))
+    text.append(bars(run, "readers.png", "read-side cost, ns per section (log scale)", "ns",
+                     groups, series, log=True))
+    return "\n".join(text)
+
+
+def section_gp(run):
+    ks = [k for k in run.kernels if k.rows("bench-gp")]
+    if not ks:
+        return None
+    rows, groups, series = [], [], {}
+    for k in ks:
+        for r in k.rows("bench-gp"):
+            if r[0] == "ratio" or len(r) < 6:
+                continue
+            rows.append([k.flavour, r[0], r[1], r[2], r[3], r[4], r[5]])
+            g = f"{r[0]} {r[1]}"
+            if g not in groups:
+                groups.append(g)
+            series.setdefault((k.flavour, "median"), {})[g] = number(r[3])
+            series.setdefault((k.flavour, "p99"), {})[g] = number(r[4])
+    ratios = [[k.flavour, " ".join(r[1:])] for k in ks for r in k.rows("bench-gp")
+              if r[0] == "ratio"]
+    method = comment(ks[0].files["bench-gp"], "method")
+    text = ["## Update-side wait: grace periods against hazard pointers", "",
+            f"Microseconds an updater waits before it may free what it unlinked. "
+            f"Method: {method}.", "",
+            table(["kernel", "wait", "readers", "samples", "median us", "p99 us",
+                   "reader sections"], rows), "",
+            table(["kernel", "ratio (median against hazptr_synchronize)"], ratios)]
+    text.append(bars(run, "gp.png", "update-side wait, us (median and p99, log scale)", "us",
+                     groups, [(f"{f} {s}", [v.get(g) for g in groups])
+                              for (f, s), v in series.items()], log=True))
+    return "\n".join(text)
+
+
+# The report's sections, in order. An experiment appends its own.
+SECTIONS = [section_locks, section_readers, section_gp]
+
+
+def report(path):
+    run = Run(path)
+    out = ["# rcu_lab run report", ""]
+    if not run.kernels:
+        out.append("No kernel produced reports in this run.")
+    for k in run.kernels:
+        out.append(f"* {ABOUT[k.flavour]}: {k.label()}")
+    out += ["", "Timings come from QEMU TCG (no KVM): compare them only as ratios "
+            "within one boot (one column). The debug kernel's figures mostly measure "
+            "lockdep and KASAN; the performance kernel's are the ones to quote.", ""]
+    for s in SECTIONS:
+        text = s(run)
+        if text:
+            out += [text, ""]
+    md = "\n".join(out)
+    with open(os.path.join(path, "report.md"), "w") as f:
+        f.write(md)
+    return md, run.plots
+
+
+def main(argv):
+    if len(argv) != 1 or not os.path.isdir(argv[0]):
+        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+        return 2
+    md, plots = report(argv[0])
+    print(md)
+    if plots:
+        print(f"\nplots: {', '.join(plots)} in {argv[0]}")
+    elif plt_or_none() is None:
+        print("\nno plots: python3-matplotlib is missing (scripts/deps.sh installs it)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
