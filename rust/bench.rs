@@ -85,8 +85,8 @@ pub(crate) struct Bench {
 
 impl Bench {
     /// A `bench` file that has run nothing yet.
-    pub(crate) fn new() -> impl PinInit<Self> {
-        pin_init!(Self {
+    pub(crate) fn new() -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
             last <- new_mutex!(None, "rcu_lab_bench"),
         })
     }
@@ -108,7 +108,10 @@ impl FileOps for Bench {
 
     fn write(&self, name: &str) -> Result {
         let Some(b) = BENCHMARKS.iter().find(|b| b.name == name) else {
-            pr_warn_ratelimited!("bench: unknown benchmark '{}'\n", name.escape_debug());
+            pr_warn_ratelimited!(
+                "bench: unknown benchmark '{}'\n",
+                format_args!("{}", name.escape_debug())
+            );
             return Err(EINVAL);
         };
         let mut last = self.last.lock();

@@ -90,7 +90,8 @@ impl<T: FileOps> debugfs::Reader for Node<T> {
 /// progress), then the directory.
 pub(crate) struct Dir {
     // Declared first, dropped first: the files go before their directory.
-    files: KVec<Pin<KBox<dyn Send + Sync>>>,
+    // Each a `Pin<KBox<File<Node<T>>>>`, boxed once more to hide its type.
+    files: KVec<KBox<dyn Send + Sync>>,
     dir: debugfs::Dir,
 }
 
@@ -103,14 +104,6 @@ impl Dir {
         }
     }
 
-    /// Creates the subdirectory `name`.
-    pub(crate) fn subdir(&self, name: &CStr) -> Self {
-        Dir {
-            files: KVec::new(),
-            dir: self.dir.subdir(name),
-        }
-    }
-
     /// Adds file `name` served by `obj`, which lives as long as the file.
     pub(crate) fn add_file<T: FileOps>(
         &mut self,
@@ -120,7 +113,7 @@ impl Dir {
         self.files.reserve(1, GFP_KERNEL)?;
         let node = try_pin_init!(Node { name, obj <- obj }? Error);
         let file = KBox::pin_init(self.dir.read_write_file(name, node), GFP_KERNEL)?;
-        self.files.push(file, GFP_KERNEL)?;
+        self.files.push(KBox::new(file, GFP_KERNEL)?, GFP_KERNEL)?;
         Ok(())
     }
 }

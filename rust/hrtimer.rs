@@ -33,14 +33,14 @@ use kernel::{
 /// t.as_ref().run_while(|| busy_work()); // ticks every 100 us on this CPU meanwhile
 /// ```
 #[pin_data]
-pub(crate) struct PeriodicTimer<F: Fn() + Send + Sync> {
+pub(crate) struct PeriodicTimer<F: Fn() + Send + Sync + 'static> {
     #[pin]
     timer: HrTimer<Self>,
     period: Delta,
     f: F,
 }
 
-impl<F: Fn() + Send + Sync> PeriodicTimer<F> {
+impl<F: Fn() + Send + Sync + 'static> PeriodicTimer<F> {
     /// A stopped timer that will call `f` every `period_ns` nanoseconds.
     pub(crate) fn new(period_ns: u64, f: F) -> impl PinInit<Self> {
         pin_init!(Self {
@@ -59,7 +59,7 @@ impl<F: Fn() + Send + Sync> PeriodicTimer<F> {
     }
 }
 
-impl<F: Fn() + Send + Sync> HrTimerCallback for PeriodicTimer<F> {
+impl<F: Fn() + Send + Sync + 'static> HrTimerCallback for PeriodicTimer<F> {
     type Pointer<'a> = Pin<&'a Self>;
 
     fn run(this: Pin<&Self>, mut ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
@@ -70,7 +70,7 @@ impl<F: Fn() + Send + Sync> HrTimerCallback for PeriodicTimer<F> {
 }
 
 impl_has_hr_timer! {
-    impl{F: Fn() + Send + Sync} HasHrTimer<Self> for PeriodicTimer<F> {
+    impl{F: Fn() + Send + Sync + 'static} HasHrTimer<Self> for PeriodicTimer<F> {
         mode: RelativePinnedHardMode<Monotonic>,
         field: self.timer
     }

@@ -16,7 +16,11 @@ impl FileOps for Info {
         writeln!(f, "module_version: {}", system::module_version())?;
         writeln!(f, "kernel_release: {}", system::kernel_release())?;
         writeln!(f, "preempt_model: {}", system::preempt_model())?;
-        let dynamic = if system::preempt_dynamic() { "yes" } else { "no" };
+        let dynamic = if system::preempt_dynamic() {
+            "yes"
+        } else {
+            "no"
+        };
         writeln!(f, "preempt_dynamic: {dynamic}")?;
         writeln!(f, "rcu_flavour: {}", system::rcu_flavour())?;
         writeln!(f, "lockdep: {}", Lockdep::current().as_str())?;

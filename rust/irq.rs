@@ -5,12 +5,12 @@
 //! C header: [`include/linux/irqflags.h`](srctree/include/linux/irqflags.h).
 //!
 //! Disabling interrupts is the `kernel` crate's
-//! [`kernel::interrupt::local_interrupt_disable`], whose
-//! [`LocalInterruptDisabled`] token restores the previous state when dropped
-//! and proves to lock types that interrupts are off. This file only adds the
+//! [`local_interrupt_disable`], whose `LocalInterruptDisabled` token
+//! restores the previous state when dropped and proves to lock types that
+//! interrupts are off. This file only adds the
 //! question the crate does not answer: are they off now?
 
-pub(crate) use kernel::interrupt::{local_interrupt_disable, LocalInterruptDisabled};
+pub(crate) use kernel::interrupt::local_interrupt_disable;
 
 use crate::helpers;
 

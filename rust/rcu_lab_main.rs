@@ -59,9 +59,7 @@ impl kernel::Module for RcuLab {
             system::rcu_flavour(),
             system::Lockdep::current().as_str()
         );
-        Ok(RcuLab {
-            debugfs: Some(dir),
-        })
+        Ok(RcuLab { debugfs: Some(dir) })
     }
 }
 

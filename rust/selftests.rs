@@ -16,7 +16,6 @@
 //! fails with `EINVAL` and a dmesg line. Cases run one at a time.
 
 use crate::{debugfs::FileOps, print::pr_warn_ratelimited};
-use core::fmt;
 use kernel::{new_mutex, prelude::*, str::CString, sync::Mutex};
 
 mod hazptr;
@@ -68,8 +67,8 @@ pub(crate) struct Selftest {
 
 impl Selftest {
     /// A `selftest` file that has run nothing yet.
-    pub(crate) fn new() -> impl PinInit<Self> {
-        pin_init!(Self {
+    pub(crate) fn new() -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
             last <- new_mutex!(None, "rcu_lab_selftest"),
         })
     }
@@ -78,7 +77,7 @@ impl Selftest {
 impl FileOps for Selftest {
     const WRITABLE: bool = true;
 
-    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fn show(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         for c in cases() {
             writeln!(
                 f,
@@ -93,25 +92,28 @@ impl FileOps for Selftest {
             )?;
         }
         if let Some(line) = self.last.lock().as_ref() {
-            writeln!(f, "{}", line.to_str().map_err(|_| fmt::Error)?)?;
+            writeln!(f, "{}", line.to_str().map_err(|_| core::fmt::Error)?)?;
         }
         Ok(())
     }
 
     fn write(&self, name: &str) -> Result {
         let Some(case) = cases().find(|c| c.name == name) else {
-            pr_warn_ratelimited!("selftest: unknown case '{}'\n", name.escape_debug());
+            pr_warn_ratelimited!(
+                "selftest: unknown case '{}'\n",
+                format_args!("{}", name.escape_debug())
+            );
             return Err(EINVAL);
         };
         let mut last = self.last.lock();
         let line = match (case.run)() {
-            Ok(o) => CString::try_from_fmt(kernel::fmt!(
+            Ok(o) => CString::try_from_fmt(fmt!(
                 "{} {} # {}",
                 if o.pass { "ok" } else { "not ok" },
                 case.name,
                 &*o.detail
             ))?,
-            Err(e) => CString::try_from_fmt(kernel::fmt!(
+            Err(e) => CString::try_from_fmt(fmt!(
                 "not ok {} # could not run: error {}",
                 case.name,
                 e.to_errno()

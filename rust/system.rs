@@ -14,7 +14,7 @@ use kernel::prelude::*;
 unsafe fn static_cstr(ptr: *const c_char) -> &'static str {
     // SAFETY: The caller guarantees that `ptr` is a NUL-terminated string
     // valid and immutable for `'static`.
-    let s = unsafe { CStr::from_ptr(ptr) };
+    let s = unsafe { CStr::from_char_ptr(ptr) };
     // The shim's strings are ASCII.
     s.to_str().unwrap_or("?")
 }

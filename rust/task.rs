@@ -77,7 +77,7 @@ impl KThread {
 
     /// Runs `f` on a kernel thread named `rcu_lab/<name>`, bound to `cpu` if
     /// given, waits for it and returns its result.
-    pub(crate) fn run<R: Send + 'static>(
+    pub(crate) fn run<R: Send + Unpin + 'static>(
         name: &CStr,
         cpu: Option<u32>,
         f: impl FnOnce() -> R + Send + 'static,

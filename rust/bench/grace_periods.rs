@@ -133,9 +133,7 @@ fn measure(v: &Variant, busy: bool) -> Result<(KVec<u64>, u64)> {
     if busy {
         for cpu in 1..system::online_cpus() {
             let (r, wait) = (t.clone(), v.wait);
-            let k = KThread::spawn(c"gp-reader", Some(cpu), move || {
-                busy_reader(&r, wait)
-            });
+            let k = KThread::spawn(c"gp-reader", Some(cpu), move || busy_reader(&r, wait));
             match k {
                 Ok(k) => readers.push(k, GFP_KERNEL)?,
                 Err(e) => {
@@ -146,9 +144,7 @@ fn measure(v: &Variant, busy: bool) -> Result<(KVec<u64>, u64)> {
         }
     }
     let (u, wait, samples) = (t.clone(), v.wait, v.samples);
-    let ns = KThread::run(c"gp-updater", Some(0), move || {
-        updater(&u, wait, samples)
-    });
+    let ns = KThread::run(c"gp-updater", Some(0), move || updater(&u, wait, samples));
     t.stop.store(true, Relaxed);
     drop(readers);
     Ok((ns??, t.sections.load(Relaxed)))

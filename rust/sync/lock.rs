@@ -80,7 +80,7 @@ impl<T, B: Backend> Lock<T, B> {
             // SAFETY: `slot` is valid for writes and pinned; `name` is a
             // static string; `key` is valid as long as `class`, which is
             // stored in the lock below.
-            state <- Opaque::ffi_init(|slot| unsafe { B::init(slot, name.as_ptr(), key) }),
+            state <- Opaque::ffi_init(|slot| unsafe { B::init(slot, name.as_char_ptr(), key) }),
             // INVARIANT: the key the state was initialised with.
             class,
         })

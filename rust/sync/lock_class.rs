@@ -61,7 +61,7 @@ impl LockClass {
     }
 
     /// Pointer to the key, valid while `self` lives.
-    pub(crate) fn as_ptr(&self) -> *mut bindings::lock_class_key {
+    pub(crate) fn as_ptr(&self) -> *mut kernel::bindings::lock_class_key {
         match self {
             LockClass::Static(k) => k.as_ptr(),
             LockClass::Dynamic(k) => k.as_ptr(),

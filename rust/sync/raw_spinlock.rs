@@ -12,7 +12,7 @@
 
 use super::lock::{IrqSaveBackend, Lock};
 use crate::helpers;
-use kernel::{prelude::*, sync::lock::Backend};
+use kernel::{bindings, prelude::*, sync::lock::Backend};
 
 /// A raw spinlock protecting a `T`; see [`Lock`].
 ///
