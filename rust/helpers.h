@@ -4,7 +4,8 @@
  * not bind.  These are `static inline` functions and macros bindgen cannot
  * turn into calls (raw spinlocks, irqsave on spinlock_t, rcu_read_lock_held(),
  * num_online_cpus()), the hazard pointers' per-CPU data, a kernel thread
- * runner, and the rate-limit state of user-triggerable messages.  Rust
+ * runner, the rate-limit state of user-triggerable messages, and debugfs
+ * file_operations that pin the module while a file is open.  Rust
  * declarations are generated from this header by bindgen (see Kbuild); keep
  * every function prefixed rcu_lab_.
  */
@@ -14,7 +15,9 @@
 #include <linux/spinlock_types.h>
 #include <linux/types.h>
 
+struct dentry;
 struct lock_class_key;
+struct seq_file;
 struct rcu_lab_kthread;
 
 /* What the running kernel is. */
@@ -35,6 +38,29 @@ unsigned int rcu_lab_num_possible_cpus(void);
  * DEFAULT_RATELIMIT_INTERVAL/BURST as pr_*_ratelimited().
  */
 bool rcu_lab_user_msg_ratelimit(void);
+
+/*
+ * debugfs files whose show/write are Rust callbacks, with .owner set so that
+ * an open file pins the module (the `kernel` crate's files do not).
+ */
+typedef int (*rcu_lab_show_fn)(struct seq_file *m, const void *data);
+typedef int (*rcu_lab_write_fn)(const void *data, const char *buf, size_t len);
+
+/*
+ * Longest write accepted by an rcu_lab debugfs file; longer ones fail with
+ * -EINVAL and a (rate-limited) dmesg line.
+ */
+#define RCU_LAB_DEBUGFS_MAX_WRITE 256
+
+struct dentry *rcu_lab_debugfs_create_dir(const char *name,
+					  struct dentry *parent);
+struct dentry *rcu_lab_debugfs_create_file(const char *name, umode_t mode,
+					   struct dentry *parent,
+					   const void *data,
+					   rcu_lab_show_fn show,
+					   rcu_lab_write_fn write);
+void rcu_lab_debugfs_remove(struct dentry *dentry);
+int rcu_lab_seq_write(struct seq_file *m, const void *buf, size_t len);
 
 /* Sleeping and interrupt state. */
 void rcu_lab_cond_resched(void);

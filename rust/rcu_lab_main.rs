@@ -46,7 +46,7 @@ struct RcuLab {
 
 impl kernel::Module for RcuLab {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let mut dir = debugfs::Dir::new(c"rcu_lab");
+        let mut dir = debugfs::Dir::new(c"rcu_lab")?;
         dir.add_file(c"info", Ok::<_, Error>(info::Info))?;
         dir.add_file(c"bench", bench::Bench::new())?;
         dir.add_file(c"selftest", selftests::Selftest::new())?;
