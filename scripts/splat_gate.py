@@ -76,7 +76,9 @@ LOCKDEP_OFF_KINDS.add("kasan")
 
 # The line __warn() prints after the message of a WARN(). When that message
 # was itself a report header (ODEBUG: ...), both lines are one report.
-WARN_TRAILER = re.compile(r"WARNING: CPU: \d+ PID: \d+ at ")
+# 6.12: "WARNING: CPU: 0 PID: 80 at lib/debugobjects.c:514 func+0x1/0x2";
+# 7.3:  "WARNING: lib/debugobjects.c:632 at func+0xc2/0x1c0, CPU#1: sh/56".
+WARN_TRAILER = re.compile(r"WARNING: (CPU: \d+ PID: \d+ at |\S+:\d+ at \S+, CPU#\d+: )")
 WARN_TRAILER_DISTANCE = 2
 
 

@@ -134,6 +134,15 @@ class Gate(unittest.TestCase):
                          ["odebug"])
         ok, out = run_gate(results_dir(CLEAN + odebug, t1=str((1 << 9) | (1 << 12))), "odebug")
         self.assertTrue(ok, out)
+        # The same as 7.3 prints it.
+        odebug73 = (HEADERS["odebug"] + "\n"
+                    "[   31.0] WARNING: lib/debugobjects.c:632 at "
+                    "debug_print_object+0xc2/0x1c0, CPU#1: sh/56\n"
+                    "[   31.0] Modules linked in: rcu_lab(O)\n")
+        self.assertEqual([k for k, _ in splat_gate.find_reports(odebug73.splitlines())],
+                         ["odebug"])
+        ok, out = run_gate(results_dir(CLEAN + odebug73, t1=str((1 << 9) | (1 << 12))), "odebug")
+        self.assertTrue(ok, out)
         # A WARN of its own, far from any header, is still a report.
         far = HEADERS["odebug"] + "\n" + "\n".join(["[   12.1] x"] * 3) + "\n" + HEADERS["warning"]
         self.assertEqual([k for k, _ in splat_gate.find_reports(far.splitlines())],
