@@ -120,7 +120,7 @@ def bars(run, name, title, ylabel, groups, series, log=False):
     plt = plt_or_none()
     if plt is None or not groups:
         return ""
-    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(groups) + 2), 4.2))
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(groups) + 2), 5.0))
     width = 0.8 / max(1, len(series))
     for i, (label, values) in enumerate(series):
         xs = [g + (i - (len(series) - 1) / 2) * width for g in range(len(groups))]
@@ -131,7 +131,7 @@ def bars(run, name, title, ylabel, groups, series, log=False):
     ax.set_title(title, fontsize=10)
     if log:
         ax.set_yscale("log")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.32), ncol=2)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(run.plot_path(name), dpi=110)

@@ -20,32 +20,37 @@ R=$top/results/run-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$R"
 ln -sfn "$(basename "$R")" "$top/results/latest-run"
 
+# The module for each kernel: the performance kernel's is built first and
+# kept in the run's results as rcu_lab.kmod (the guest sees it in
+# /mnt/results; kbuild's clean of the work tree, which the debug build runs
+# when it switches kernels, deletes every *.ko and *.ko.* in the tree,
+# results/ included); the work tree's own rcu_lab.ko is the debug kernel's,
+# as `make` and `make check` leave it.
+declare -A kdirs ko
+for flavour in perf debug; do
+	kdirs[$flavour]=$("$here/build-kernel.sh" "$model" "$flavour")
+	step "building rcu_lab.ko for the $flavour kernel"
+	make -C "$top" --no-print-directory KDIR="${kdirs[$flavour]}" modules \
+		>"$R/module-build-$flavour.log" 2>&1 ||
+		{ tail -30 "$R/module-build-$flavour.log"; die "module build failed"; }
+	ko[$flavour]=rcu_lab.ko
+	if [ "$flavour" = perf ]; then
+		mkdir -p "$R/perf"
+		cp "$top/rcu_lab.ko" "$R/perf/rcu_lab.kmod"
+		ko[$flavour]=/mnt/results/rcu_lab.kmod
+	fi
+done
+
 status=0
 for flavour in debug perf; do
-	kdir=$("$here/build-kernel.sh" "$model" "$flavour")
-	# The debug module is the work tree's own (make, make check); the
-	# performance kernel's goes to build/perf (kbuild's MO=).
-	if [ "$flavour" = debug ]; then
-		step "building rcu_lab.ko for the $flavour kernel"
-		make -C "$top" --no-print-directory KDIR="$kdir" modules >"$R/module-build-$flavour.log" 2>&1 ||
-			{ tail -30 "$R/module-build-$flavour.log"; die "module build failed"; }
-		ko=rcu_lab.ko
-	else
-		step "building rcu_lab.ko for the $flavour kernel (into build/$flavour)"
-		mkdir -p "$top/build/$flavour"
-		make -C "$kdir" M="$top" MO="$top/build/$flavour" LLVM=-"$LLVM_VERSION" RUSTC="$KRUSTC" \
-			BINDGEN="$BINDGEN" modules >"$R/module-build-$flavour.log" 2>&1 ||
-			{ tail -30 "$R/module-build-$flavour.log"; die "module build failed"; }
-		ko=build/$flavour/rcu_lab.ko
-	fi
+	kdir=${kdirs[$flavour]}
 	step "$flavour kernel: booting, benchmarks and refscale (console: $R/$flavour/console.log)"
 	mkdir -p "$R/$flavour"
-	: >"$R/$flavour/output.txt"
 	"$here/vm-run" --kernel "$kdir" --preempt "$model" --smp "${SMP:-2}" --mem "${MEM:-2G}" \
-		--gate --quiet --results "$R/$flavour" -- sh scripts/guest-run.sh "$ko" &
+		--gate --quiet --results "$R/$flavour" -- sh scripts/guest-run.sh "${ko[$flavour]}" &
 	vm=$!
 	# Progress: the guest's "==>" lines as they come.
-	tail -n +1 --pid=$vm -f "$R/$flavour/output.txt" 2>/dev/null | grep --line-buffered '^==>' |
+	tail -n +1 --pid=$vm -F "$R/$flavour/output.txt" 2>/dev/null | grep --line-buffered '^==>' |
 		sed -u 's/^==> /    /' || true
 	wait $vm || { status=$?; info "$flavour boot failed with status $status (see $R/$flavour)"; }
 done
