@@ -218,38 +218,9 @@ void rcu_lab_raw_spin_lock_init(raw_spinlock_t *lock, const char *name,
 #endif
 }
 
-void rcu_lab_raw_spin_lock(raw_spinlock_t *lock)
-{
-	raw_spin_lock(lock);
-}
-
-int rcu_lab_raw_spin_trylock(raw_spinlock_t *lock)
-{
-	return raw_spin_trylock(lock);
-}
-
-void rcu_lab_raw_spin_unlock(raw_spinlock_t *lock)
-{
-	raw_spin_unlock(lock);
-}
-
 void rcu_lab_raw_spin_assert_held(raw_spinlock_t *lock)
 {
 	lockdep_assert_held(lock);
-}
-
-unsigned long rcu_lab_raw_spin_lock_irqsave(raw_spinlock_t *lock)
-{
-	unsigned long flags;
-
-	raw_spin_lock_irqsave(lock, flags);
-	return flags;
-}
-
-void rcu_lab_raw_spin_unlock_irqrestore(raw_spinlock_t *lock,
-					unsigned long flags)
-{
-	raw_spin_unlock_irqrestore(lock, flags);
 }
 
 unsigned long rcu_lab_spin_lock_irqsave(spinlock_t *lock)

@@ -66,15 +66,13 @@ int rcu_lab_seq_write(struct seq_file *m, const void *buf, size_t len);
 void rcu_lab_cond_resched(void);
 bool rcu_lab_irqs_disabled(void);
 
-/* raw_spinlock_t: the macros, with the spinning lockdep wait type. */
+/*
+ * raw_spinlock_t: initialisation with the spinning lockdep wait type, and
+ * lockdep_assert_held() (macros); Rust calls the exported _raw_spin_lock()
+ * family for the rest, as the macros do on x86.
+ */
 void rcu_lab_raw_spin_lock_init(raw_spinlock_t *lock, const char *name,
 				struct lock_class_key *key);
-void rcu_lab_raw_spin_lock(raw_spinlock_t *lock);
-int rcu_lab_raw_spin_trylock(raw_spinlock_t *lock);
-void rcu_lab_raw_spin_unlock(raw_spinlock_t *lock);
-unsigned long rcu_lab_raw_spin_lock_irqsave(raw_spinlock_t *lock);
-void rcu_lab_raw_spin_unlock_irqrestore(raw_spinlock_t *lock,
-					unsigned long flags);
 void rcu_lab_raw_spin_assert_held(raw_spinlock_t *lock);
 
 /* spinlock_t irqsave (spin_lock/spin_unlock have kernel helpers). */
