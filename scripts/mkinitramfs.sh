@@ -51,7 +51,10 @@ if [ -d "$kdir/modroot/lib/modules" ]; then
 	# The source/build links point into the host's cache.
 	find "$root/lib/modules" -maxdepth 2 -type l -delete
 fi
-rm -f "$kdir"/initramfs-*.cpio.gz
-(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet -R 0:0) | gzip -1 >"$out.tmp"
-mv "$out.tmp" "$out"
+# Runners may build the same image at once: each writes its own temporary
+# file and renames it into place, which is atomic; older images go after.
+tmp=$(mktemp "$out.XXXXXX")
+(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet -R 0:0) | gzip -1 >"$tmp"
+mv "$tmp" "$out"
+find "$kdir" -maxdepth 1 -name 'initramfs-*.cpio.gz' ! -name "$(basename "$out")" -delete
 echo "$out"
