@@ -205,7 +205,9 @@ check_model() { # model
 	local t name expect
 	for t in "${negatives[@]}"; do
 		name=$(basename "$t" .sh)
-		expect=$(sed -n 's/^# expect: //p' "$t")
+		# "# expect-MODEL:" overrides "# expect:" on that model.
+		expect=$(sed -n "s/^# expect-$m: //p" "$t")
+		[ -n "$expect" ] || expect=$(sed -n 's/^# expect: //p' "$t")
 		# Leaks are the main suite's business: no kmemleak scan here.
 		job "$m-negative-$name" "negative test $name (own boot; the gate must see exactly $expect)" \
 			"${vm[@]}" --smp "$smp" --mem "$mem" --expect "$expect" \

@@ -124,6 +124,22 @@ class Gate(unittest.TestCase):
         ok, _ = run_gate(results_dir(CLEAN + line), "lockdep-invalid-wait-context")
         self.assertFalse(ok)
 
+    def test_two_expected_kinds(self):
+        # PREEMPT_RT: a spinlock_t under a raw_spinlock_t gives both reports.
+        both = (HEADERS["lockdep-invalid-wait-context"] + "\n"
+                + HEADERS["sleep-in-atomic"] + "\n")
+        stats = " debug_locks:                             0\n"
+        d = results_dir(CLEAN + both, stats=stats, t1=str((1 << 9) | (1 << 12)))
+        ok, out = run_gate(d, ["lockdep-invalid-wait-context", "sleep-in-atomic"])
+        self.assertTrue(ok, out)
+        # One of the two alone is not enough, and the other is unexpected.
+        ok, out = run_gate(d, "lockdep-invalid-wait-context")
+        self.assertFalse(ok, out)
+        d = results_dir(CLEAN + HEADERS["sleep-in-atomic"] + "\n", stats=stats,
+                        t1=str((1 << 9) | (1 << 12)))
+        ok, out = run_gate(d, ["lockdep-invalid-wait-context", "sleep-in-atomic"])
+        self.assertFalse(ok, out)
+
     def test_warn_trailer_belongs_to_the_report_above(self):
         # WARN(1, "ODEBUG: ...") as lib/debugobjects.c prints it in 6.12.
         odebug = (HEADERS["odebug"] + "\n"

@@ -6,6 +6,9 @@
 # its own (the report turns lockdep off); scripts/check.sh runs it with the
 # splat gate expecting exactly this report:
 # expect: lockdep-invalid-wait-context
+# On PREEMPT_RT spinlock_t is a sleeping lock (an rtmutex), so taking it
+# there also sleeps in atomic context, which is reported too:
+# expect-preempt-rt: lockdep-invalid-wait-context,sleep-in-atomic
 RCU_LAB_DIR=$(cd "$(dirname "$0")/.." && pwd)
 . "$RCU_LAB_DIR/lib.sh"
 
