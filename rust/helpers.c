@@ -169,7 +169,7 @@ struct dentry *rcu_lab_debugfs_create_file(const char *name, umode_t mode,
 	struct rcu_lab_debugfs_file *f;
 	struct dentry *d;
 
-	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	f = kzalloc_obj(*f);
 	if (!f)
 		return ERR_PTR(-ENOMEM);
 	f->data = data;
@@ -308,7 +308,7 @@ struct rcu_lab_kthread *rcu_lab_kthread_start(int (*fn)(void *data),
 
 	if (cpu >= 0 && (cpu >= nr_cpu_ids || !cpu_online(cpu)))
 		return ERR_PTR(-EINVAL);
-	k = kzalloc(sizeof(*k), GFP_KERNEL);
+	k = kzalloc_obj(*k);
 	if (!k)
 		return ERR_PTR(-ENOMEM);
 	k->fn = fn;
