@@ -4,8 +4,9 @@
 //!
 //! C header: [`include/linux/ratelimit.h`](srctree/include/linux/ratelimit.h).
 //!
-//! Messages a user can trigger at will (a refused debugfs write, a bad
-//! parameter) go through [`pr_warn_ratelimited!`]: a burst of bad input
+//! Messages a user can trigger at will (a refused debugfs write) go
+//! through [`pr_warn_ratelimited!`] (the C shim's refusals through the same
+//! state): a burst of bad input
 //! prints `DEFAULT_RATELIMIT_BURST` (10) lines per
 //! `DEFAULT_RATELIMIT_INTERVAL` (5 s), then one "callbacks suppressed" line.
 //! The `kernel` crate of 7.3 has no rate-limited printing; the state lives in

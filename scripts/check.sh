@@ -4,11 +4,11 @@
 # The rcu_lab test command (`make check`):
 #   1. install what is missing (scripts/deps.sh)
 #   2. host-side tests: python unittest of the result tools, the loom model
-#      checks of the lock-free protocols (rust/model, cargo test), and the
+#      checks of the lock-free protocols (rust/model, cargo test), the
 #      toolchain pin (bindgen loads LLVM 19's libclang even when another one
-#      is installed)
+#      is installed), and rustfmt --check
 #   3. per preemption model (PREEMPT_MODELS): build the debug kernel
-#      (cached) and the module (warnings fail it), check rustfmt, then
+#      (cached) and the module (warnings fail it), then
 #      a. one VM boot: the kselftests in selftests/rcu_lab, then the splat gate
 #      b. independent boots, RCU_LAB_PARALLEL (default 2) at a time: the RCU
 #         and hazard-pointer suites again with 4 vCPUs, the VM runner's own
@@ -216,11 +216,12 @@ check_model() { # model
 	done
 	wait
 
-	local rc bad
+	local rc bad stage
 	for name in "${names[@]}"; do
 		rc=$(rc_of "$name")
+		stage=${name#"$m-"}
 		info "${what[$name]}: status $rc after $(cat "$R/$name.secs" 2>/dev/null || echo '?') s"
-		case ${name#"$m-"} in
+		case $stage in
 		suite-4cpu)
 			ktap "[$m] VM (4 vCPUs): rcu.sh hazptr.sh" "$R/$m/suite-4cpu/output.txt"
 			ktap "[$m] VM (4 vCPUs): splat gate" "$R/$m/suite-4cpu/gate.ktap"
@@ -240,11 +241,11 @@ check_model() { # model
 			single "[$m] VM runner: hang -> killed at timeout, status 124 (got $rc)" $bad
 			;;
 		negative-*)
-			if [ -f "$R/$m/${name#"$m-"}/gate.ktap" ]; then
-				tally "[$m] VM: ${name#"$m-"}" \
-					"$("$here/ktap_count.py" "$R/$m/${name#"$m-"}/output.txt" "$R/$m/${name#"$m-"}/gate.ktap")"
+			if [ -f "$R/$m/$stage/gate.ktap" ]; then
+				tally "[$m] VM: $stage" \
+					"$("$here/ktap_count.py" "$R/$m/$stage/output.txt" "$R/$m/$stage/gate.ktap")"
 			else
-				single "[$m] VM: ${name#"$m-"} (guest finished)" 1
+				single "[$m] VM: $stage (guest finished)" 1
 			fi
 			[ "$rc" = 0 ] || show "$name"
 			;;
