@@ -7,7 +7,8 @@
 //! are plain text tables with a `#` header that states the method.
 //! Timings under QEMU TCG mean something only as ratios within one boot.
 
-use crate::{debugfs::FileOps, print::pr_warn_ratelimited, system};
+use crate::{debugfs::FileOps, print::pr_warn_ratelimited};
+pub(crate) use crate::text::Text;
 use core::fmt;
 use kernel::{new_mutex, prelude::*, sync::Mutex};
 
@@ -16,39 +17,6 @@ mod grace_periods;
 mod locks;
 mod measure;
 mod readers;
-
-/// Report text being built.
-pub(crate) struct Text(KVec<u8>);
-
-impl Text {
-    fn new() -> Self {
-        Text(KVec::new())
-    }
-
-    /// Appends one line; fails only when the report cannot grow.
-    pub(crate) fn line(&mut self, args: fmt::Arguments<'_>) -> Result {
-        fmt::Write::write_fmt(self, format_args!("{args}\n")).map_err(|_| ENOMEM)
-    }
-
-    /// Appends the line that says what the report was measured on.
-    pub(crate) fn system_line(&mut self) -> Result {
-        self.line(format_args!(
-            "# kernel {} preempt {} lockdep {} cpus {}",
-            system::kernel_release(),
-            system::preempt_model(),
-            system::Lockdep::current().as_str(),
-            system::online_cpus()
-        ))
-    }
-}
-
-impl fmt::Write for Text {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0
-            .extend_from_slice(s.as_bytes(), GFP_KERNEL)
-            .map_err(|_| fmt::Error)
-    }
-}
 
 /// A named benchmark.
 struct Benchmark {
@@ -118,7 +86,7 @@ impl FileOps for Bench {
         let mut text = Text::new();
         (b.run)(&mut text)?;
         pr_info!("bench: {} done\n", b.name);
-        *last = Some(text.0);
+        *last = Some(text.into_bytes());
         Ok(())
     }
 }

@@ -155,6 +155,8 @@ struct File {
 ///
 /// * `dentry` is a directory created by `debugfs_create_dir()` and not yet
 ///   removed.
+/// * Each entry of `subdirs` is a directory created in it by
+///   [`Dir::subdir`], removed before it.
 /// * Each entry of `files` is a file in that directory created by
 ///   [`Dir::add_file`]: its `dentry` is live, and its `data` came from
 ///   `Pin<KBox<Node<T>>>::into_foreign()` for the type `release` was
@@ -162,6 +164,7 @@ struct File {
 pub(crate) struct Dir {
     dentry: NonNull<bindings::dentry>,
     files: KVec<File>,
+    subdirs: KVec<Dir>,
 }
 
 // SAFETY: `Dir` only holds pointers to debugfs entries, which may be removed
@@ -175,17 +178,32 @@ unsafe impl Sync for Dir {}
 impl Dir {
     /// Creates `/sys/kernel/debug/<name>`.
     pub(crate) fn new(name: &CStr) -> Result<Self> {
-        // SAFETY: `name` is NUL-terminated; a NULL parent means the debugfs
-        // root. debugfs copies the name.
-        let d = unsafe {
-            helpers::rcu_lab_debugfs_create_dir(name.as_char_ptr(), core::ptr::null_mut())
-        };
+        Self::create(name, core::ptr::null_mut())
+    }
+
+    fn create(name: &CStr, parent: *mut bindings::dentry) -> Result<Self> {
+        // SAFETY: `name` is NUL-terminated; `parent` is NULL (the debugfs
+        // root) or a live directory of a `Dir`. debugfs copies the name.
+        let d = unsafe { helpers::rcu_lab_debugfs_create_dir(name.as_char_ptr(), parent) };
         let dentry = NonNull::new(from_err_ptr(d)?).ok_or(ENOMEM)?;
         // INVARIANT: `dentry` was just created and has no files yet.
         Ok(Dir {
             dentry,
             files: KVec::new(),
+            subdirs: KVec::new(),
         })
+    }
+
+    /// Creates directory `name` in this one; it lives (and is removed)
+    /// with this directory.
+    pub(crate) fn subdir(&mut self, name: &CStr) -> Result<&mut Dir> {
+        self.subdirs.reserve(1, GFP_KERNEL)?;
+        let d = Self::create(name, self.dentry.as_ptr())?;
+        // INVARIANT: a directory in this one, recorded for `Drop`; the
+        // reservation makes the push infallible.
+        self.subdirs.push(d, GFP_KERNEL)?;
+        let last = self.subdirs.len() - 1;
+        Ok(&mut self.subdirs[last])
     }
 
     /// Adds file `name` served by the object `obj` initialises, which lives
@@ -247,6 +265,8 @@ impl Drop for Dir {
             // this is the last use of `f.data` (type invariant).
             unsafe { (f.release)(f.data) };
         }
+        // Subdirectories (and their files) go before their parent.
+        self.subdirs.clear();
         // SAFETY: By the type invariant the directory is live; it is empty.
         unsafe { helpers::rcu_lab_debugfs_remove(self.dentry.as_ptr()) };
     }

@@ -8,9 +8,13 @@
 #include <linux/debugfs.h>
 #include <linux/err.h>
 #include <linux/fs.h>
+#include <linux/gfp.h>
+#include <linux/hrtimer.h>
+#include <linux/kmemleak.h>
 #include <linux/irqflags.h>
 #include <linux/kthread.h>
 #include <linux/lockdep.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
@@ -19,10 +23,12 @@
 #include <linux/sched.h>
 #include <linux/sched/task.h>
 #include <linux/seq_file.h>
+#include <linux/shrinker.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
 #include <linux/utsname.h>
+#include <linux/workqueue.h>
 
 #include "helpers.h"
 
@@ -337,5 +343,244 @@ int rcu_lab_kthread_join(struct rcu_lab_kthread *k)
 	put_task_struct(k->task);
 	ret = k->ret;
 	kfree(k);
+	return ret;
+}
+
+void *rcu_lab_atomic_page_alloc(void)
+{
+	void *p = (void *)__get_free_page(GFP_ATOMIC | __GFP_NOWARN);
+
+	/* min_count 1: a block is referenced from its engine's lists. */
+	if (p)
+		kmemleak_alloc(p, PAGE_SIZE, 1, GFP_ATOMIC);
+	return p;
+}
+
+void rcu_lab_atomic_page_free(void *page)
+{
+	if (!page)
+		return;
+	kmemleak_free(page);
+	free_page((unsigned long)page);
+}
+
+int rcu_lab_pcp_count(const void *page)
+{
+	struct zone *zone = page_zone(virt_to_page(page));
+
+	lockdep_assert_irqs_disabled();
+	return READ_ONCE(this_cpu_ptr(zone->per_cpu_pageset)->count);
+}
+
+/* kernel/rcu/rcu.h: exported, declared in no public header. */
+unsigned long rcu_get_gp_seq(void);
+unsigned long rcu_exp_batches_completed(void);
+
+unsigned long rcu_lab_rcu_gp_seq(void)
+{
+	return rcu_get_gp_seq();
+}
+
+unsigned long rcu_lab_rcu_exp_gp_count(void)
+{
+	return rcu_exp_batches_completed();
+}
+
+/* rcu_lab_kick flags: a timer of that kind is armed; kicks are over. */
+enum { RCU_LAB_KICK_NOW, RCU_LAB_KICK_LATER, RCU_LAB_KICK_STOPPED };
+
+static void rcu_lab_kick_work(struct work_struct *work)
+{
+	struct rcu_lab_kick *k = container_of(work, struct rcu_lab_kick, work);
+
+	k->fn(k->data);
+}
+
+static enum hrtimer_restart rcu_lab_kick_now_fn(struct hrtimer *t)
+{
+	struct rcu_lab_kick *k = container_of(t, struct rcu_lab_kick, now);
+
+	clear_bit(RCU_LAB_KICK_NOW, &k->flags);
+	if (!test_bit(RCU_LAB_KICK_STOPPED, &k->flags))
+		queue_work(system_unbound_wq, &k->work);
+	return HRTIMER_NORESTART;
+}
+
+static enum hrtimer_restart rcu_lab_kick_later_fn(struct hrtimer *t)
+{
+	struct rcu_lab_kick *k = container_of(t, struct rcu_lab_kick, later);
+
+	clear_bit(RCU_LAB_KICK_LATER, &k->flags);
+	if (!test_bit(RCU_LAB_KICK_STOPPED, &k->flags))
+		queue_work(system_unbound_wq, &k->work);
+	return HRTIMER_NORESTART;
+}
+
+void rcu_lab_kick_init(struct rcu_lab_kick *k, void (*fn)(void *data),
+		       void *data)
+{
+	hrtimer_setup(&k->now, rcu_lab_kick_now_fn, CLOCK_MONOTONIC,
+		      HRTIMER_MODE_REL_HARD);
+	hrtimer_setup(&k->later, rcu_lab_kick_later_fn, CLOCK_MONOTONIC,
+		      HRTIMER_MODE_REL_HARD);
+	INIT_WORK(&k->work, rcu_lab_kick_work);
+	k->flags = 0;
+	k->fn = fn;
+	k->data = data;
+}
+
+void rcu_lab_kick_now(struct rcu_lab_kick *k)
+{
+	if (test_bit(RCU_LAB_KICK_STOPPED, &k->flags) ||
+	    test_and_set_bit(RCU_LAB_KICK_NOW, &k->flags))
+		return;
+	hrtimer_start(&k->now, 0, HRTIMER_MODE_REL_HARD);
+}
+
+void rcu_lab_kick_later(struct rcu_lab_kick *k, u64 delay_ns)
+{
+	if (test_bit(RCU_LAB_KICK_STOPPED, &k->flags) ||
+	    test_and_set_bit(RCU_LAB_KICK_LATER, &k->flags))
+		return;
+	hrtimer_start(&k->later, ns_to_ktime(delay_ns), HRTIMER_MODE_REL_HARD);
+}
+
+void rcu_lab_kick_stop(struct rcu_lab_kick *k)
+{
+	int round;
+
+	set_bit(RCU_LAB_KICK_STOPPED, &k->flags);
+	/*
+	 * A kick with interrupts off that saw the flag clear may still be
+	 * arming its timer: it is an RCU reader, so wait for it.  A kick from
+	 * the work itself may arm a timer until the work has finished, and a
+	 * timer that fired before the flag was set may have queued the work:
+	 * hence two rounds.  After the flag, timers no longer queue the work.
+	 */
+	synchronize_rcu();
+	for (round = 0; round < 2; round++) {
+		hrtimer_cancel(&k->now);
+		hrtimer_cancel(&k->later);
+		cancel_work_sync(&k->work);
+	}
+}
+
+struct rcu_lab_shrinker_data {
+	rcu_lab_shrink_fn count;
+	rcu_lab_shrink_fn scan;
+	void *data;
+};
+
+static unsigned long rcu_lab_shrink_count(struct shrinker *s,
+					  struct shrink_control *sc)
+{
+	struct rcu_lab_shrinker_data *d = s->private_data;
+
+	return d->count(d->data, 0);
+}
+
+static unsigned long rcu_lab_shrink_scan(struct shrinker *s,
+					 struct shrink_control *sc)
+{
+	struct rcu_lab_shrinker_data *d = s->private_data;
+	unsigned long freed = d->scan(d->data, sc->nr_to_scan);
+
+	return freed ? freed : SHRINK_STOP;
+}
+
+struct shrinker *rcu_lab_shrinker_register(const char *name,
+					   rcu_lab_shrink_fn count,
+					   rcu_lab_shrink_fn scan, void *data)
+{
+	struct rcu_lab_shrinker_data *d;
+	struct shrinker *s;
+
+	d = kzalloc_obj(*d);
+	if (!d)
+		return NULL;
+	s = shrinker_alloc(0, "rcu_lab-%s", name);
+	if (!s) {
+		kfree(d);
+		return NULL;
+	}
+	d->count = count;
+	d->scan = scan;
+	d->data = data;
+	s->count_objects = rcu_lab_shrink_count;
+	s->scan_objects = rcu_lab_shrink_scan;
+	s->private_data = d;
+	shrinker_register(s);
+	return s;
+}
+
+void rcu_lab_shrinker_free(struct shrinker *s)
+{
+	void *d = s->private_data;
+
+	/* Unregisters and waits for running count/scan calls. */
+	shrinker_free(s);
+	kfree(d);
+}
+
+struct kmem_cache *rcu_lab_kmem_cache_create(const char *name,
+					     unsigned int size, bool sheaves)
+{
+	slab_flags_t flags = SLAB_NO_MERGE;
+
+	if (!sheaves)
+		flags |= SLAB_NOLEAKTRACE;
+	return kmem_cache_create(name, size, 0, flags, NULL);
+}
+
+void *rcu_lab_kmem_cache_alloc_noretry(struct kmem_cache *s)
+{
+	return kmem_cache_alloc(s, GFP_KERNEL | __GFP_NORETRY |
+				__GFP_NOMEMALLOC | __GFP_NOWARN);
+}
+
+int rcu_lab_slab_attr_set(const char *cache, const char *attr, u64 val)
+{
+	char *path, buf[24];
+	struct file *f;
+	loff_t pos = 0;
+	ssize_t n;
+	int len;
+
+	path = kasprintf(GFP_KERNEL, "/sys/kernel/slab/%s/%s", cache, attr);
+	if (!path)
+		return -ENOMEM;
+	f = filp_open(path, O_WRONLY, 0);
+	kfree(path);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	len = scnprintf(buf, sizeof(buf), "%llu\n", val);
+	n = kernel_write(f, buf, len, &pos);
+	filp_close(f, NULL);
+	return n < 0 ? n : 0;
+}
+
+int rcu_lab_slab_attr(const char *cache, const char *attr, u64 *val)
+{
+	char *path, buf[32] = "";
+	struct file *f;
+	loff_t pos = 0;
+	ssize_t n;
+	int ret;
+
+	path = kasprintf(GFP_KERNEL, "/sys/kernel/slab/%s/%s", cache, attr);
+	if (!path)
+		return -ENOMEM;
+	f = filp_open(path, O_RDONLY, 0);
+	kfree(path);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	n = kernel_read(f, buf, sizeof(buf) - 1, &pos);
+	filp_close(f, NULL);
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	/* "N" or "N C0=.. C1=..": the first number is the total. */
+	buf[strcspn(buf, " \n")] = '\0';
+	ret = kstrtou64(buf, 10, val);
 	return ret;
 }

@@ -12,10 +12,14 @@
 #ifndef RCU_LAB_HELPERS_H
 #define RCU_LAB_HELPERS_H
 
+#include <linux/hrtimer_types.h>
 #include <linux/spinlock_types.h>
 #include <linux/types.h>
+#include <linux/workqueue_types.h>
 
 struct dentry;
+struct kmem_cache;
+struct shrinker;
 struct lock_class_key;
 struct seq_file;
 struct rcu_lab_kthread;
@@ -108,6 +112,86 @@ void rcu_lab_hazptr_exit(void);
 struct rcu_lab_hazptr_cpu *rcu_lab_hazptr_cpu(int cpu);
 /* The next possible CPU after cpu (-1 to start), or -1 after the last. */
 int rcu_lab_next_possible_cpu(int cpu);
+
+/*
+ * The rejected design's block pages (rust/rcu/batch.rs, Config::inline_atomic):
+ * one page from the page allocator with GFP_ATOMIC, registered with kmemleak
+ * (which does not track pages) so that the objects a block points to are
+ * not reported as leaks.  NULL when the allocation fails (never warns).
+ * rcu_lab_atomic_page_free() takes NULL too.
+ */
+void *rcu_lab_atomic_page_alloc(void);
+void rcu_lab_atomic_page_free(void *page);
+/*
+ * Pages on the current CPU's per-CPU free lists of the zone page is in
+ * (all orders and migrate types); call with interrupts disabled.  When it
+ * is 0, the next order-0 allocation on this CPU from that zone refills the
+ * list under zone->lock.
+ */
+int rcu_lab_pcp_count(const void *page);
+
+/*
+ * RCU's grace-period counters (kernel/rcu/rcu.h, exported but not in a
+ * public header): the grace-period sequence (a grace period adds 4) and the
+ * number of expedited grace periods completed.
+ */
+unsigned long rcu_lab_rcu_gp_seq(void);
+unsigned long rcu_lab_rcu_exp_gp_count(void);
+
+/*
+ * Work requested from any context (hardirq, under a raw spinlock): a kick
+ * arms a hard-interrupt hrtimer, whose callback queues the work on
+ * system_unbound_wq; fn(data) then runs in process context.  A kick never
+ * queues work itself, so it takes only the hrtimer base's raw lock.
+ * rcu_lab_kick_now() runs fn as soon as possible, rcu_lab_kick_later()
+ * after delay_ns unless a later kick is already pending.
+ * rcu_lab_kick_stop() makes further kicks do nothing and waits until no
+ * timer or work is left (sleeps).
+ */
+struct rcu_lab_kick {
+	struct hrtimer now;
+	struct hrtimer later;
+	struct work_struct work;
+	unsigned long flags;
+	void (*fn)(void *data);
+	void *data;
+};
+
+void rcu_lab_kick_init(struct rcu_lab_kick *k, void (*fn)(void *data),
+		       void *data);
+void rcu_lab_kick_now(struct rcu_lab_kick *k);
+void rcu_lab_kick_later(struct rcu_lab_kick *k, u64 delay_ns);
+void rcu_lab_kick_stop(struct rcu_lab_kick *k);
+
+/*
+ * A shrinker (include/linux/shrinker.h) named "rcu_lab-<name>" whose
+ * count/scan call into Rust with data; NULL if it cannot be allocated.
+ * rcu_lab_shrinker_free() unregisters it and waits for running callbacks.
+ */
+typedef unsigned long (*rcu_lab_shrink_fn)(void *data, unsigned long nr);
+struct shrinker *rcu_lab_shrinker_register(const char *name,
+					   rcu_lab_shrink_fn count,
+					   rcu_lab_shrink_fn scan, void *data);
+void rcu_lab_shrinker_free(struct shrinker *s);
+
+/*
+ * Slab caches with a run-time object size (rust/slab.rs).  sheaves: false
+ * creates the cache with SLAB_NOLEAKTRACE, which 7.3 allows and which
+ * turns per-CPU sheaves off (SLAB_NO_SHEAVES is refused); every cache gets
+ * SLAB_NO_MERGE.  rcu_lab_slab_attr() reads the first number of
+ * /sys/kernel/slab/<cache>/<attr> (e.g. "slabs", "sheaf_capacity",
+ * "free_rcu_sheaf" with CONFIG_SLUB_STATS) into *val; 0 or -errno.
+ */
+struct kmem_cache *rcu_lab_kmem_cache_create(const char *name,
+					     unsigned int size, bool sheaves);
+int rcu_lab_slab_attr(const char *cache, const char *attr, u64 *val);
+/* Writes val to /sys/kernel/slab/<cache>/<attr> (e.g. "failslab"); 0 or -errno. */
+int rcu_lab_slab_attr_set(const char *cache, const char *attr, u64 val);
+/*
+ * An object without zeroing, with the kernel's page-cache refill flags
+ * (GFP_KERNEL | __GFP_NORETRY | __GFP_NOMEMALLOC | __GFP_NOWARN); may sleep.
+ */
+void *rcu_lab_kmem_cache_alloc_noretry(struct kmem_cache *s);
 
 /* C reference loops of the lock benchmark (bench/lock_loops.c). */
 void rcu_lab_ref_raw_lock_loop(unsigned long n);

@@ -15,6 +15,9 @@
 //!   [`Retired::synchronize_expedited`]), by callback ([`Retired::call_rcu`],
 //!   [`Retired::kfree_rcu`]) or by polling a [`GpState`]. The crate has
 //!   none of these in 7.3.
+//! * [`batch::KfreeBatch`] frees objects after a grace period in page-sized
+//!   blocks, from any context (rcu_lab's `kfree_rcu()` engine).
+//! * [`gp_count`] and [`exp_gp_count`] count grace periods.
 //! * [`synchronize`], [`synchronize_expedited`] and [`barrier`] wait for
 //!   grace periods and callbacks. (`kvfree_rcu_barrier()` is not exported in
 //!   7.3: `kfree_rcu()` objects need no module text, so module exit does
@@ -25,11 +28,13 @@
 use crate::helpers;
 use kernel::bindings;
 
+pub(crate) mod batch;
 mod poll;
 mod ptr;
 mod retired;
 
 pub(crate) use kernel::sync::rcu::{read_lock, Guard};
+pub(crate) use batch::KfreeRcu;
 pub(crate) use poll::GpState;
 pub(crate) use ptr::{RcuBox, RcuPtr};
 pub(crate) use retired::Retired;
@@ -62,4 +67,20 @@ pub(crate) fn synchronize_expedited() {
 /// module's text is gone. Sleeps.
 pub(crate) fn barrier() {
     kernel::sync::rcu::rcu_barrier();
+}
+
+/// Grace periods completed or started so far: RCU's grace-period sequence
+/// (`rcu_get_gp_seq()`), which advances by 4 per grace period, divided by 4
+/// (the low bits are the phase of the one in progress). Differences of
+/// two readings count the grace periods between them.
+pub(crate) fn gp_count() -> u64 {
+    // SAFETY: `rcu_get_gp_seq()` reads a counter; any context.
+    (unsafe { helpers::rcu_lab_rcu_gp_seq() } as u64) >> 2
+}
+
+/// Expedited grace periods completed so far
+/// (`rcu_exp_batches_completed()`).
+pub(crate) fn exp_gp_count() -> u64 {
+    // SAFETY: Reads a counter; any context.
+    unsafe { helpers::rcu_lab_rcu_exp_gp_count() as u64 }
 }

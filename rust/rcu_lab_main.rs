@@ -17,6 +17,8 @@ use kernel::prelude::*;
 
 mod bench;
 mod debugfs;
+mod deferred;
+mod experiments;
 mod hazptr;
 mod helpers;
 mod hrtimer;
@@ -26,9 +28,12 @@ mod print;
 mod protocol;
 mod rcu;
 mod selftests;
+mod shrinker;
+mod slab;
 mod sync;
 mod system;
 mod task;
+mod text;
 mod time;
 
 module! {
@@ -50,6 +55,7 @@ impl kernel::Module for RcuLab {
         dir.add_file(c"info", Ok::<_, Error>(info::Info))?;
         dir.add_file(c"bench", bench::Bench::new())?;
         dir.add_file(c"selftest", selftests::Selftest::new())?;
+        experiments::register(&mut dir)?;
         pr_info!(
             "rcu_lab {} loaded on {} ({} CPUs, preempt {}, {} RCU, lockdep {})\n",
             system::module_version(),

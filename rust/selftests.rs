@@ -18,6 +18,7 @@
 use crate::{debugfs::FileOps, print::pr_warn_ratelimited};
 use kernel::{new_mutex, prelude::*, str::CString, sync::Mutex};
 
+mod batch;
 mod hazptr;
 mod locks;
 mod rcu;
@@ -52,7 +53,7 @@ pub(crate) struct Case {
 }
 
 fn cases() -> impl Iterator<Item = &'static Case> {
-    [locks::CASES, rcu::CASES, hazptr::CASES]
+    [locks::CASES, rcu::CASES, hazptr::CASES, batch::CASES]
         .into_iter()
         .flatten()
 }

@@ -103,3 +103,50 @@ impl Drop for KThread {
         unsafe { helpers::rcu_lab_kthread_join(self.raw) };
     }
 }
+
+/// A borrowed closure with its lifetime erased, for [`scoped`].
+struct Erased(*const (dyn Fn(usize) + Sync + 'static));
+
+// SAFETY: The closure is `Sync`, so calling it from another thread through a
+// shared pointer is fine; `scoped` keeps it alive while threads use it.
+unsafe impl Send for Erased {}
+
+/// Starts `n` unbound threads running `(*f.0)(i)`; the caller joins them.
+fn spawn_erased(name: &CStr, n: usize, f: *const (dyn Fn(usize) + Sync + 'static)) -> Result<KVec<KThread>> {
+    let mut threads = KVec::with_capacity(n, GFP_KERNEL)?;
+    for i in 0..n {
+        let e = Erased(f);
+        let t = KThread::spawn(name, None, move || {
+            let e = e;
+            // SAFETY: `scoped` joins every thread before the closure it
+            // borrowed goes away.
+            unsafe { (*e.0)(i) }
+        })?;
+        threads.push(t, GFP_KERNEL)?;
+    }
+    Ok(threads)
+}
+
+/// Runs `f(0)`, ..., `f(n - 1)` on `n` kernel threads named
+/// `rcu_lab/<name>` and waits for all of them; `f` may borrow from the
+/// caller's stack, as with `std::thread::scope`.
+///
+/// # Examples
+///
+/// ```ignore
+/// let hits = AtomicUsize::new(0);
+/// task::scoped(c"demo", 4, &|_| { hits.fetch_add(1, Relaxed); })?;
+/// assert_eq!(hits.load(Relaxed), 4);
+/// ```
+pub(crate) fn scoped<F: Fn(usize) + Sync>(name: &CStr, n: usize, f: &F) -> Result {
+    let f: &(dyn Fn(usize) + Sync) = f;
+    // SAFETY: Only the lifetime changes. Every thread that gets the pointer
+    // is joined before this function returns: on success below, and on
+    // failure by the drop of the partial `KVec<KThread>` inside
+    // `spawn_erased` (a `KThread` joins when dropped).
+    let raw: *const (dyn Fn(usize) + Sync + 'static) =
+        unsafe { core::mem::transmute(f as *const (dyn Fn(usize) + Sync)) };
+    let threads = spawn_erased(name, n, raw)?;
+    drop(threads);
+    Ok(())
+}

@@ -28,6 +28,11 @@ pub(crate) struct RcuBox<T> {
     value: T,
 }
 
+// SAFETY: The `rcu_head` is plain memory the RCU machinery uses only while
+// the object is queued, which takes ownership of it; an owned `RcuBox<T>`
+// may move to another thread whenever its `T` may.
+unsafe impl<T: Send> Send for RcuBox<T> {}
+
 impl<T> RcuBox<T> {
     /// Allocates an object holding `value`.
     pub(crate) fn new(value: T, flags: Flags) -> Result<KBox<Self>, AllocError> {

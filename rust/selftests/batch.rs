@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Test cases for the `kfree_rcu()` batching engine, [`crate::rcu::batch`].
+
+use super::{Case, Outcome};
+use crate::{
+    hrtimer::PeriodicTimer,
+    new_raw_spinlock,
+    rcu::{
+        batch::{Config, KfreeBatch, ZoneProbe, BLOCK_ENTRIES},
+        RcuBox,
+    },
+    shrinker::Shrink,
+    sync::RawSpinLock,
+    system, task,
+    time::Instant,
+};
+use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use kernel::{prelude::*, sync::Arc};
+
+pub(super) const CASES: &[Case] = &[
+    Case {
+        name: "batch_contexts",
+        negative: false,
+        about: "engine: enqueue from task, under a raw spinlock and from hardirq; all freed once",
+        run: contexts,
+    },
+    Case {
+        name: "batch_flood",
+        negative: false,
+        about: "engine: 100 blocks' worth from one CPU; block pages stay within their bound",
+        run: flood,
+    },
+    Case {
+        name: "batch_shrinker",
+        negative: false,
+        about: "engine: the shrinker gives every cached page back, the drain refills",
+        run: shrinker,
+    },
+    Case {
+        name: "batch_alloc_fail",
+        negative: false,
+        about: "engine with failslab armed on its block cache (kfree_batching.sh): all via call_rcu",
+        run: alloc_fail,
+    },
+    Case {
+        name: "batch_inline_atomic",
+        negative: true,
+        about: "the rejected design: GFP_ATOMIC block page under a raw spinlock: lockdep",
+        run: inline_atomic,
+    },
+];
+
+/// Test objects: 16 bytes of payload behind the `rcu_head`.
+type Obj = KBox<RcuBox<[u64; 2]>>;
+
+fn obj(i: usize) -> Result<Obj> {
+    Ok(RcuBox::new([i as u64, !(i as u64)], GFP_KERNEL)?)
+}
+
+/// Everything freed exactly once: every object queued came out of a block
+/// or the emergency path.
+fn all_freed(b: &KfreeBatch<'_>, queued: usize) -> bool {
+    let s = b.stats();
+    s.queued == queued && s.freed_in_blocks + s.emergency == queued
+}
+
+struct Ctx {
+    batch: KfreeBatch<'static>,
+    pool: Pin<KBox<RawSpinLock<KVec<Obj>>>>,
+    /// Taken in task context only, interrupts on.
+    plain: Pin<KBox<RawSpinLock<u64>>>,
+    /// Taken with interrupts off, and in hardirq.
+    lock: Pin<KBox<RawSpinLock<u64>>>,
+    in_irq: AtomicUsize,
+}
+
+fn contexts() -> Result<Outcome> {
+    const N: usize = 3 * BLOCK_ENTRIES;
+    const IRQ: usize = 2000;
+    let ctx = Arc::new(
+        Ctx {
+            batch: KfreeBatch::new(c"selftest", Config::default())?,
+            pool: KBox::pin_init(new_raw_spinlock!(KVec::new(), "selftest_pool"), GFP_KERNEL)?,
+            plain: KBox::pin_init(new_raw_spinlock!(0, "selftest_raw_task"), GFP_KERNEL)?,
+            lock: KBox::pin_init(new_raw_spinlock!(0, "selftest_raw_irq"), GFP_KERNEL)?,
+            in_irq: AtomicUsize::new(0),
+        },
+        GFP_KERNEL,
+    )?;
+    // Task context.
+    for i in 0..N {
+        ctx.batch.kfree_rcu(obj(i)?);
+    }
+    // Under a held raw spinlock, with and without interrupts disabled.
+    let mut held = KVec::with_capacity(2 * N, GFP_KERNEL)?;
+    for i in 0..2 * N {
+        held.push(obj(i)?, GFP_KERNEL)?;
+    }
+    {
+        let mut g = ctx.plain.lock();
+        for _ in 0..N {
+            if let Some(o) = held.pop() {
+                ctx.batch.kfree_rcu(o);
+                *g += 1;
+            }
+        }
+    }
+    {
+        let mut g = ctx.lock.lock_irqsave();
+        while let Some(o) = held.pop() {
+            ctx.batch.kfree_rcu(o);
+            *g += 1;
+        }
+    }
+    // Hard interrupt context, inside a raw spinlock there too.
+    {
+        let mut pool = KVec::with_capacity(IRQ, GFP_KERNEL)?;
+        for i in 0..IRQ {
+            pool.push(obj(i)?, GFP_KERNEL)?;
+        }
+        *ctx.pool.lock_irqsave() = pool;
+    }
+    let c = ctx.clone();
+    let timer = KBox::pin_init(
+        PeriodicTimer::new(50_000, move || {
+            let o = c.pool.lock().pop();
+            if let Some(o) = o {
+                let mut g = c.lock.lock();
+                c.batch.kfree_rcu(o);
+                *g += 1;
+                c.in_irq.fetch_add(1, Relaxed);
+            }
+        }),
+        GFP_KERNEL,
+    )?;
+    let start = Instant::now();
+    timer.as_ref().run_while(|| {
+        while ctx.in_irq.load(Relaxed) < IRQ && start.elapsed_ns() < 10_000_000_000 {
+            task::cond_resched();
+        }
+    });
+    drop(timer);
+    let in_irq = ctx.in_irq.load(Relaxed);
+    ctx.batch.barrier();
+    let s = ctx.batch.stats();
+    let total = 3 * N + in_irq;
+    Outcome::new(
+        in_irq == IRQ && all_freed(&ctx.batch, total),
+        format_args!(
+            "{} objects: {} task, {} under a raw spinlock, {} in hardirq (of {}); {} freed in \
+             {} blocks, {} by call_rcu; peak {} block pages",
+            total,
+            N,
+            2 * N,
+            in_irq,
+            IRQ,
+            s.freed_in_blocks,
+            s.blocks_closed,
+            s.emergency,
+            s.pages_peak
+        ),
+    )
+}
+
+fn flood() -> Result<Outcome> {
+    const BLOCKS: usize = 100;
+    let n = BLOCKS * BLOCK_ENTRIES;
+    let cfg = Config::default();
+    let batch = Arc::new(KfreeBatch::new(c"flood", cfg)?, GFP_KERNEL)?;
+    batch.fill_caches();
+    let b = batch.clone();
+    let start = Instant::now();
+    let r = task::KThread::run(c"flood", Some(0), move || -> Result {
+        for i in 0..n {
+            b.kfree_rcu(obj(i)?);
+        }
+        Ok(())
+    })?;
+    r?;
+    let enqueue_ms = start.elapsed_ns() / 1_000_000;
+    batch.barrier();
+    let s = batch.stats();
+    let cpus = system::possible_cpus() as usize;
+    // Pages exist only for blocks holding objects, plus each CPU's cache
+    // and open block.
+    let bound = n.div_ceil(BLOCK_ENTRIES) + cpus * (cfg.cache_pages + 1);
+    Outcome::new(
+        all_freed(&batch, n) && s.pages_peak <= bound,
+        format_args!(
+            "{} objects from CPU 0 in {} ms: peak {} block pages ({} KiB, bound {}), {} blocks \
+             closed, {} objects ({} per mille) by call_rcu, {} pages allocated",
+            n,
+            enqueue_ms,
+            s.pages_peak,
+            s.pages_peak * 4,
+            bound,
+            s.blocks_closed,
+            s.emergency,
+            s.emergency * 1000 / n,
+            s.pages_allocated
+        ),
+    )
+}
+
+fn shrinker() -> Result<Outcome> {
+    let cfg = Config::default();
+    let batch = KfreeBatch::new(c"shrinker", cfg)?;
+    batch.fill_caches();
+    let before = batch.count();
+    let freed = batch.scan(usize::MAX);
+    let after = batch.count();
+    batch.fill_caches();
+    let refilled = batch.count();
+    let want = system::possible_cpus() as usize * cfg.cache_pages;
+    let s = batch.stats();
+    Outcome::new(
+        before == want && freed == want && after == 0 && refilled == want && s.shrunk == want,
+        format_args!(
+            "cached pages {} (want {}), shrinker freed {} leaving {}, refilled to {}",
+            before, want, freed, after, refilled
+        ),
+    )
+}
+
+fn alloc_fail() -> Result<Outcome> {
+    const N: usize = 2 * BLOCK_ENTRIES;
+    let batch = KfreeBatch::new(c"alloc_fail", Config::default())?;
+    batch.block_cache().set_attr(c"failslab", 1)?;
+    // Cached pages from before failslab applied go back; refills now fail.
+    batch.scan(usize::MAX);
+    batch.fill_caches();
+    for i in 0..N {
+        batch.kfree_rcu(obj(i)?);
+    }
+    batch.barrier();
+    let s = batch.stats();
+    batch.block_cache().set_attr(c"failslab", 0)?;
+    Outcome::new(
+        all_freed(&batch, N) && s.emergency == N && s.refill_failures > 0,
+        format_args!(
+            "{} objects with every block allocation failing: {} by call_rcu, {} in blocks, {} \
+             refills failed, {} block pages live at the end",
+            N, s.emergency, s.freed_in_blocks, s.refill_failures, s.pages_live
+        ),
+    )
+}
+
+fn inline_atomic() -> Result<Outcome> {
+    let cfg = Config {
+        block_entries: 1,
+        cache_pages: 0,
+        inline_atomic: true,
+        ..Config::default()
+    };
+    let batch = KfreeBatch::new(c"inline_atomic", cfg)?;
+    let probe = ZoneProbe::new().ok_or(ENOMEM)?;
+    let lock = KBox::pin_init(new_raw_spinlock!((), "selftest_caller"), GFP_KERNEL)?;
+    let mut objs = KVec::new();
+    for _attempt in 0..5 {
+        let want = probe.pcp_pages() * 2 + 256;
+        while objs.len() < want {
+            objs.push(obj(objs.len())?, GFP_KERNEL)?;
+        }
+        let g = lock.lock_irqsave();
+        // Nothing on this CPU refills its lists while interrupts are off:
+        // `need` allocations cannot all be served from them.
+        let need = probe.pcp_pages() + 1;
+        if need > objs.len() {
+            drop(g);
+            continue;
+        }
+        for _ in 0..need {
+            if let Some(o) = objs.pop() {
+                batch.kfree_rcu(o);
+            }
+        }
+        drop(g);
+        let s = batch.stats();
+        return Outcome::new(
+            true,
+            format_args!(
+                "{} block pages allocated with GFP_ATOMIC under a raw spinlock (per-CPU lists held \
+                 {}): lockdep must report the zone->lock refill",
+                s.pages_allocated,
+                need - 1
+            ),
+        );
+    }
+    Err(EAGAIN)
+}
