@@ -429,9 +429,14 @@ void rcu_lab_kick_init(struct rcu_lab_kick *k, void (*fn)(void *data),
 	k->data = data;
 }
 
+/*
+ * The plain test_bit() first: a kick that is already pending costs a read
+ * of a shared word, not a locked write to it.
+ */
 void rcu_lab_kick_now(struct rcu_lab_kick *k)
 {
 	if (test_bit(RCU_LAB_KICK_STOPPED, &k->flags) ||
+	    test_bit(RCU_LAB_KICK_NOW, &k->flags) ||
 	    test_and_set_bit(RCU_LAB_KICK_NOW, &k->flags))
 		return;
 	hrtimer_start(&k->now, 0, HRTIMER_MODE_REL_HARD);
@@ -440,6 +445,7 @@ void rcu_lab_kick_now(struct rcu_lab_kick *k)
 void rcu_lab_kick_later(struct rcu_lab_kick *k, u64 delay_ns)
 {
 	if (test_bit(RCU_LAB_KICK_STOPPED, &k->flags) ||
+	    test_bit(RCU_LAB_KICK_LATER, &k->flags) ||
 	    test_and_set_bit(RCU_LAB_KICK_LATER, &k->flags))
 		return;
 	hrtimer_start(&k->later, ns_to_ktime(delay_ns), HRTIMER_MODE_REL_HARD);

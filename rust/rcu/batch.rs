@@ -328,7 +328,33 @@ struct Channel {
     closed: BlockList,
     /// Empty pages for new blocks.
     cache: BlockList,
+    /// Blocks opened since the last refill, and whether an object found no
+    /// page meanwhile: the refill keeps that many pages (twice as many
+    /// after a miss), within `cache_pages ..= cache_pages *
+    /// MAX_DEMAND_FACTOR`, so the cache follows the load.
+    demand: usize,
+    starved: bool,
+    /// Objects queued on this CPU, and those that took the emergency path.
+    queued: usize,
+    emergency: usize,
+    /// Blocks closed on this CPU.
+    closed_blocks: usize,
 }
+
+impl Channel {
+    /// Pages the refill keeps for this channel.
+    fn target(&self, cfg: &Config) -> usize {
+        let want = if self.starved {
+            self.demand * 2
+        } else {
+            self.demand
+        };
+        want.clamp(cfg.cache_pages, cfg.cache_pages * MAX_DEMAND_FACTOR)
+    }
+}
+
+/// How far above `cache_pages` a channel's cache may grow with demand.
+const MAX_DEMAND_FACTOR: usize = 16;
 
 /// Tunables of a [`Engine`].
 #[derive(Clone, Copy, Debug)]
@@ -375,10 +401,7 @@ struct Pending {
 /// Counters of a [`Engine`]; see [`Engine::stats`].
 #[derive(Default)]
 struct Counters {
-    queued: AtomicUsize,
     freed_in_blocks: AtomicUsize,
-    emergency: AtomicUsize,
-    blocks_closed: AtomicUsize,
     pages_live: AtomicUsize,
     pages_peak: AtomicUsize,
     pages_allocated: AtomicUsize,
@@ -508,6 +531,11 @@ impl<'a> Engine<'a> {
                             open: None,
                             closed: BlockList::new(),
                             cache: BlockList::new(),
+                            demand: 0,
+                            starved: false,
+                            queued: 0,
+                            emergency: 0,
+                            closed_blocks: 0,
                         },
                         "rcu_lab_kfree_batch_channel"
                     ),
@@ -555,23 +583,23 @@ impl<'a> Engine<'a> {
     /// sleeping lock and never queues work.
     pub(crate) fn kfree_rcu<O: KfreeRcu + 'a>(&self, obj: O) {
         let p = obj.into_raw();
-        let c = &self.inner.counters;
-        let cap = self.inner.config.block_entries;
+        let cfg = &self.inner.config;
         let (mut closed, mut low) = (false, false);
         let placed = {
             let _irq = local_interrupt_disable();
             let mut ch = self.inner.cpus[cpu::CpuId::current().as_u32() as usize].lock();
-            if ch.open.as_ref().is_some_and(|b| b.len() >= cap) {
+            ch.queued += 1;
+            if ch.open.as_ref().is_some_and(|b| b.len() >= cfg.block_entries) {
                 if let Some(mut full) = ch.open.take() {
                     // INVARIANT: the cookie is taken after the last add.
                     full.h_mut().gp = GpState::start();
                     ch.closed.push_back(full);
-                    c.blocks_closed.fetch_add(1, Relaxed);
+                    ch.closed_blocks += 1;
                     closed = true;
                 }
             }
             if ch.open.is_none() {
-                ch.open = if self.inner.config.inline_atomic {
+                ch.open = if cfg.inline_atomic {
                     self.page_allocated(BlockPage::alloc_atomic())
                 } else {
                     ch.cache.pop_front().map(|mut b| {
@@ -579,29 +607,35 @@ impl<'a> Engine<'a> {
                         b
                     })
                 };
-                low = ch.cache.len < self.inner.config.cache_pages;
+                if ch.open.is_some() {
+                    ch.demand += 1;
+                } else {
+                    ch.starved = true;
+                }
+                low = ch.cache.len * 2 < ch.target(cfg);
             }
             match ch.open.as_mut() {
                 Some(b) => {
                     b.push(p);
                     true
                 }
-                None => false,
+                None => {
+                    ch.emergency += 1;
+                    false
+                }
             }
         };
-        c.queued.fetch_add(1, Relaxed);
         if !placed {
-            c.emergency.fetch_add(1, Relaxed);
             // SAFETY: `p` is an owned, unqueued object whose first bytes may
             // be its `rcu_head` (`KfreeRcu`); the callback frees it. The
             // engine's drop runs `rcu_barrier()`, so it runs before the
             // memory `'a` protects, or the module, goes away.
             unsafe { bindings::call_rcu(p.as_ptr().cast(), Some(emergency_free)) };
         }
-        if closed || (low && !self.inner.config.inline_atomic) {
+        if closed || (low && !cfg.inline_atomic) {
             self.drain.now();
         } else {
-            self.drain.later(self.inner.config.drain_delay_ns);
+            self.drain.later(cfg.drain_delay_ns);
         }
     }
 
@@ -641,7 +675,7 @@ impl<'a> Engine<'a> {
                         // INVARIANT: cookie after the block's last add.
                         b.h_mut().gp = GpState::start();
                         ch.closed.push_back(b);
-                        c.blocks_closed.fetch_add(1, Relaxed);
+                        ch.closed_blocks += 1;
                     }
                 }
                 while ch.closed.front().is_some_and(|h| h.gp.completed()) {
@@ -673,7 +707,8 @@ impl<'a> Engine<'a> {
             }
             if spare.len > 0 {
                 let mut ch = lock.lock_irqsave();
-                while ch.cache.len < cfg.cache_pages {
+                let target = ch.target(cfg);
+                while ch.cache.len < target {
                     match spare.pop_front() {
                         Some(b) => ch.cache.push_back(b),
                         None => break,
@@ -695,8 +730,15 @@ impl<'a> Engine<'a> {
             return;
         }
         for lock in self.inner.cpus.iter() {
+            let target = {
+                let mut ch = lock.lock_irqsave();
+                let t = ch.target(cfg);
+                ch.demand = 0;
+                ch.starved = false;
+                t
+            };
             loop {
-                if lock.lock_irqsave().cache.len >= cfg.cache_pages {
+                if lock.lock_irqsave().cache.len >= target {
                     break;
                 }
                 let Some(b) = self.page_allocated(self.inner.blocks.alloc_noretry().map(BlockPage::from_slab)) else {
@@ -705,7 +747,7 @@ impl<'a> Engine<'a> {
                 };
                 let extra = {
                     let mut ch = lock.lock_irqsave();
-                    if ch.cache.len < cfg.cache_pages {
+                    if ch.cache.len < target {
                         ch.cache.push_back(b);
                         None
                     } else {
@@ -738,11 +780,18 @@ impl<'a> Engine<'a> {
     /// The counters now.
     pub(crate) fn stats(&self) -> Stats {
         let c = &self.inner.counters;
+        let (mut queued, mut emergency, mut blocks_closed) = (0, 0, 0);
+        for lock in self.inner.cpus.iter() {
+            let ch = lock.lock_irqsave();
+            queued += ch.queued;
+            emergency += ch.emergency;
+            blocks_closed += ch.closed_blocks;
+        }
         Stats {
-            queued: c.queued.load(Relaxed),
+            queued,
             freed_in_blocks: c.freed_in_blocks.load(Relaxed),
-            emergency: c.emergency.load(Relaxed),
-            blocks_closed: c.blocks_closed.load(Relaxed),
+            emergency,
+            blocks_closed,
             pages_live: c.pages_live.load(Relaxed),
             pages_peak: c.pages_peak.load(Relaxed),
             pages_allocated: c.pages_allocated.load(Relaxed),
