@@ -10,7 +10,6 @@
 #include <linux/fs.h>
 #include <linux/gfp.h>
 #include <linux/hrtimer.h>
-#include <linux/kmemleak.h>
 #include <linux/irqflags.h>
 #include <linux/kthread.h>
 #include <linux/lockdep.h>
@@ -348,20 +347,13 @@ int rcu_lab_kthread_join(struct rcu_lab_kthread *k)
 
 void *rcu_lab_atomic_page_alloc(void)
 {
-	void *p = (void *)__get_free_page(GFP_ATOMIC | __GFP_NOWARN);
-
-	/* min_count 1: a block is referenced from its engine's lists. */
-	if (p)
-		kmemleak_alloc(p, PAGE_SIZE, 1, GFP_ATOMIC);
-	return p;
+	return (void *)__get_free_page(GFP_ATOMIC | __GFP_NOWARN);
 }
 
 void rcu_lab_atomic_page_free(void *page)
 {
-	if (!page)
-		return;
-	kmemleak_free(page);
-	free_page((unsigned long)page);
+	if (page)
+		free_page((unsigned long)page);
 }
 
 int rcu_lab_pcp_count(const void *page)

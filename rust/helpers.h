@@ -115,9 +115,11 @@ int rcu_lab_next_possible_cpu(int cpu);
 
 /*
  * The rejected design's block pages (rust/rcu/batch.rs, Config::inline_atomic):
- * one page from the page allocator with GFP_ATOMIC, registered with kmemleak
- * (which does not track pages) so that the objects a block points to are
- * not reported as leaks.  NULL when the allocation fails (never warns).
+ * one page from the page allocator with GFP_ATOMIC and nothing else.  Not
+ * registered with kmemleak: its metadata allocation would reach the slab
+ * allocator's n->list_lock before the page allocator's zone->lock (measured),
+ * and the design exists only for a negative test, whose boot runs no
+ * kmemleak scan.  NULL when the allocation fails (never warns).
  * rcu_lab_atomic_page_free() takes NULL too.
  */
 void *rcu_lab_atomic_page_alloc(void);

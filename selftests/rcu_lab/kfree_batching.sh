@@ -1,0 +1,122 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Experiment 1, kfree_rcu() batching: rcu_lab's engine (rust/rcu/batch.rs)
+# and the experiment's debugfs directory, /sys/kernel/debug/rcu_lab/
+# kfree_batching/ (Documentation/kfree_batching.rst).
+#
+# * The engine: enqueue from task context, under a raw spinlock and from
+#   hardirq, every object freed exactly once; a flood from one CPU with its
+#   block pages within their bound; the shrinker; and every block
+#   allocation failing (failslab, cache-filter on the engine's block cache),
+#   which must send every object down the emergency call_rcu() path.
+# * The experiment with quick parameters: every variant's result rows, every
+#   object freed (the run checks the engine's counters; destroying a kernel
+#   variant's cache warns about objects left, which the splat gate sees).
+# * Bad parameters are refused with EINVAL and a dmesg line; a second run
+#   while one is in progress gets EBUSY; rmmod during a run is refused and
+#   works after it.
+. "$(dirname "$0")/lib.sh"
+
+E=$RCU_LAB_DEBUGFS/kfree_batching
+F=/sys/kernel/debug/failslab
+QUICK="threads=2 objects=300 loops=2 rounds=1 idle=0"
+
+ktap_print_header
+rcu_lab_require
+ktap_set_plan 19
+
+rcu_lab_test "insmod rcu_lab" rcu_lab_load
+for c in batch_contexts batch_flood batch_shrinker; do
+	rcu_lab_test "$c" rcu_lab_case "$c"
+done
+
+# failslab for the engine's block cache only: cache-filter=Y limits it to
+# caches with /sys/kernel/slab/<cache>/failslab set, which the case sets on
+# its engine's block cache; every allocation there fails, sleeping ones
+# included.
+failslab_arm() {
+	[ -d "$F" ] || { ktap_print_msg "no $F (CONFIG_FAILSLAB, CONFIG_FAULT_INJECTION_DEBUG_FS)"; return 1; }
+	echo Y >"$F/cache-filter" && echo N >"$F/ignore-gfp-wait" &&
+		echo 0 >"$F/verbose" && echo 1 >"$F/interval" && echo -1 >"$F/times" &&
+		echo 100 >"$F/probability"
+}
+failslab_disarm() { echo 0 >"$F/probability"; }
+alloc_fail() {
+	failslab_arm || return 1
+	rcu_lab_case batch_alloc_fail
+	_rc=$?
+	failslab_disarm
+	return $_rc
+}
+rcu_lab_test "batch_alloc_fail (failslab on the block cache)" alloc_fail
+
+# The experiment, quick: one row per variant per round and a median row.
+quick_run() {
+	echo "$QUICK" >"$E/params" || return 1
+	echo 1 >"$E/run" || { ktap_print_msg "run failed"; return 1; }
+	for v in engine sheaf pageblock nolock call_rcu sync; do
+		grep -q "^median variant=$v " "$E/results" ||
+			{ ktap_print_msg "no median row for $v"; return 1; }
+	done
+	grep -q "^# params threads=2 objects=300 loops=2 " "$E/results" &&
+		dmesg | grep -q "kfree_batching: threads=2 objects=300 loops=2 size=32 rounds=1: engine "
+}
+rcu_lab_test "experiment: quick run, every variant reported, one-line summary" quick_run
+# The kernel paths took the path their cache says: sheaves on the sheaf
+# caches, none on the page-block one.
+paths() {
+	grep -q "^median variant=sheaf .* sheaf_capacity=[1-9]" "$E/results" &&
+		grep -q "^median variant=pageblock .* sheaf_capacity=0 " "$E/results"
+}
+rcu_lab_test "experiment: sheaf caches have sheaves, the page-block cache none" paths
+# With CONFIG_SLUB_STATS the counters say which path objects took.
+counters() {
+	grep -q "^median variant=sheaf .* free_rcu_sheaf=-" "$E/results" && return 0
+	grep -q "^median variant=sheaf .* free_rcu_sheaf=[1-9]" "$E/results" &&
+		grep -q "^median variant=pageblock .* free_rcu_sheaf=0 " "$E/results"
+}
+rcu_lab_test "experiment: SLUB_STATS: sheaf objects in rcu sheaves, page-block ones not" counters
+
+rcu_lab_test "params: unknown key refused" \
+	rcu_lab_write_refused kfree_batching/params "unknown key 'colour'" 'colour=3'
+rcu_lab_test "params: zero threads refused" \
+	rcu_lab_write_refused kfree_batching/params "threads='0' refused" 'threads=0'
+rcu_lab_test "params: absurd size refused" \
+	rcu_lab_write_refused kfree_batching/params "size='1000000' refused" 'size=1000000'
+rcu_lab_test "params: non-number refused" \
+	rcu_lab_write_refused kfree_batching/params "loops='ten' refused" 'loops=ten'
+rcu_lab_test "params: overflow refused" \
+	rcu_lab_write_refused kfree_batching/params "objects='99999999999999999999999' refused" \
+	'objects=99999999999999999999999'
+rcu_lab_test "params: pair without '=' refused" \
+	rcu_lab_write_refused kfree_batching/params "'rounds' is not key=value" 'rounds'
+unchanged() { grep -q "^threads=2	" "$E/params" && grep -q "^objects=300	" "$E/params"; }
+rcu_lab_test "params: refused writes changed nothing" unchanged
+rcu_lab_test "run: anything but 1 refused" \
+	rcu_lab_write_refused kfree_batching/run "write 1 to start a run" 'go'
+
+# A run long enough to overlap: a second run and rmmod are refused.
+busy() {
+	echo "threads=2 objects=2000 loops=20 rounds=2 idle=1" >"$E/params" || return 1
+	echo 1 >"$E/run" &
+	_bg=$!
+	sleep 1
+	_ok=0
+	if echo 1 >"$E/run" 2>/dev/null; then
+		ktap_print_msg "a second run was accepted"
+		_ok=1
+	fi
+	if rmmod rcu_lab 2>/dev/null; then
+		ktap_print_msg "rmmod succeeded during a run"
+		_ok=1
+	fi
+	wait $_bg || { ktap_print_msg "the first run failed"; _ok=1; }
+	return $_ok
+}
+rcu_lab_test "run: a second run gets EBUSY and rmmod is refused while one runs" busy
+ebusy_logged() { dmesg | grep -q "kfree_batching: run refused: a run is in progress"; }
+rcu_lab_test "run: the refused second run is in dmesg" ebusy_logged
+rcu_lab_test "rmmod rcu_lab after the run" rcu_lab_unload
+
+ktap_finished
