@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Guest side of `make run`: load rcu_lab, run its benchmarks (locks,
-# readers, gp) and the kernel's own reference measurements (refscale) in this
-# one boot, save every report, unload.  Runs from the work tree (/mnt/repo);
+# readers, gp), the kernel's own reference measurements (refscale), the
+# kfree_batching experiment and rcuscale's kfree test in this one boot, save
+# every report, unload.  Runs from the work tree (/mnt/repo);
 # reports go to $RCU_LAB_RESULTS/rcu_lab/, progress lines ("==> ...") to
 # stdout.  scripts/report.py turns the reports into the run's report.
 #
@@ -59,6 +60,41 @@ echo "==> the kernel's refscale (lock, lock-irq, rcu, preempt), same boot"
 		echo "refscale_$t $(refscale $t)"
 	done
 } >"$out/refscale"
+
+# Experiment 1, kfree_rcu() batching, with rcuscale's kfree test load (2
+# threads x 2000 objects x 8 loops, 32-byte objects: rcuscale's kfree_obj is
+# 24 bytes, kmalloc-32). The debug kernel is ~100x slower: fewer rounds.
+if grep -q "^lockdep: on" "$D/info"; then rounds=3; else rounds=7; fi
+echo "==> experiment kfree_batching: threads=2 objects=2000 loops=8 size=32 rounds=$rounds"
+echo "threads=2 objects=2000 loops=8 size=32 rounds=$rounds" >"$D/kfree_batching/params"
+echo 1 >"$D/kfree_batching/run"
+cat "$D/kfree_batching/results" >"$out/kfree_batching"
+
+# rcuscale's kfree test, same boot, same load shape, two-argument kfree_rcu()
+# only (kfree_rcu_test_double=1): "Total time taken by all kfree'ers".
+rcuscale_kfree() {
+	before=$(dmesg | grep -c "Total time taken by all kfree'ers")
+	modprobe rcuscale kfree_rcu_test=1 kfree_rcu_test_double=1 kfree_nthreads=2 \
+		kfree_alloc_num=2000 kfree_loops=8 shutdown_secs=0 || return 1
+	i=0
+	until [ "$(dmesg | grep -c "Total time taken by all kfree'ers")" -gt "$before" ]; do
+		i=$((i + 1))
+		[ $i -lt 600 ] || { echo "rcuscale kfree did not finish" >&2; rmmod rcuscale; return 1; }
+		sleep 1
+	done
+	rmmod rcuscale
+	dmesg | sed -n "s/.*Total time taken by all kfree'ers: \([0-9]*\) ns, loops: \([0-9]*\), batches: \([0-9-]*\), memory footprint: \([0-9-]*\)MB.*/rcuscale_kfree ns=\1 loops=\2 batches=\3 footprint_mb=\4/p" | tail -n 1
+}
+echo "==> the kernel's rcuscale kfree test (kfree_rcu_test_double=1), same boot"
+{
+	echo "# the kernel's rcuscale kfree test: kfree_rcu_test=1 kfree_rcu_test_double=1"
+	echo "# kfree_nthreads=2 kfree_alloc_num=2000 kfree_loops=8, $rounds runs in this boot"
+	n=0
+	while [ $n -lt $rounds ]; do
+		rcuscale_kfree || break
+		n=$((n + 1))
+	done
+} >"$out/rcuscale-kfree"
 
 echo "==> unloading rcu_lab"
 rmmod rcu_lab

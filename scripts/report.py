@@ -6,7 +6,8 @@
 
 RUN_DIR holds one directory per kernel flavour that ran (`debug`, `perf`),
 each with the guest's reports in rcu_lab/ (bench-locks, bench-readers,
-bench-gp, refscale, info; see scripts/guest-run.sh). The report has one
+bench-gp, refscale, info, kfree_batching, rcuscale-kfree; see
+scripts/guest-run.sh). The report has one
 section per benchmark or experiment, each a table with a column per kernel
 and, where it helps, a plot; every figure says the kernel, model and vCPUs
 it comes from. Sections are entries of SECTIONS: an experiment adds its own
@@ -57,7 +58,8 @@ class Kernel:
         self.flavour, self.path = flavour, path
         self.files = {}
         d = os.path.join(path, "rcu_lab")
-        for name in ("info", "bench-locks", "bench-readers", "bench-gp", "refscale"):
+        for name in ("info", "bench-locks", "bench-readers", "bench-gp", "refscale",
+                     "kfree_batching", "rcuscale-kfree"):
             p = os.path.join(d, name)
             if os.path.exists(p):
                 with open(p, errors="replace") as f:
@@ -245,8 +247,122 @@ def section_gp(run):
     return "\n".join(text)
 
 
+def keyvals(text, kind):
+    """Rows of an experiment's results that start with `kind`, as dicts of
+    their key=value fields."""
+    out = []
+    for r in parse_rows(text):
+        if r and r[0] == kind:
+            out.append(dict(f.split("=", 1) for f in r[1:] if "=" in f))
+    return out
+
+
+def median(values):
+    vs = sorted(v for v in values if v is not None)
+    return vs[(len(vs) - 1) // 2] if vs else None
+
+
+KFREE_VARIANTS = ("engine", "sheaf", "pageblock", "nolock", "call_rcu", "sync")
+
+
+def kfree_medians(k):
+    return {m["variant"]: m for m in keyvals(k.files.get("kfree_batching", ""), "median")}
+
+
+def kfree_targets(med):
+    """The issue's targets on one kernel's medians: (target, figure, met)."""
+    def n(v, key):
+        return number(med.get(v, {}).get(key))
+    out = []
+    e, pb, cr, sh = (n(v, "enqueue_ns_per_obj") for v in ("engine", "pageblock", "call_rcu",
+                                                          "sheaf"))
+    if e and pb:
+        out.append(("engine at least as fast as the kernel's page-block path",
+                    f"pageblock/engine {pb / e:.2f}", pb / e >= 1.0))
+    ep, pp = n("engine", "peak_pages"), n("pageblock", "peak_pages")
+    if ep is not None and pp is not None:
+        out.append(("engine peak footprint no larger than page-block's (cache slabs + "
+                    "engine blocks; the kernel's own block pages are not visible)",
+                    f"{ep:.0f} vs {pp:.0f} pages", ep <= pp))
+    if e and cr:
+        out.append(("engine at least 2x faster than per-object call_rcu()",
+                    f"call_rcu/engine {cr / e:.2f}", cr / e >= 2.0))
+    eg, sg = n("engine", "net_gps_per_1000_milli"), n("sheaf", "net_gps_per_1000_milli")
+    if eg is not None and sg is not None:
+        out.append(("engine grace periods per 1000 objects no more than the sheaf path's",
+                    f"{eg / 1000:.3f} vs {sg / 1000:.3f}", eg <= sg))
+    if e and sh:
+        out.append(("(for the record) engine against the sheaf path", f"sheaf/engine "
+                    f"{sh / e:.2f}", None))
+    return out
+
+
+def section_kfree(run):
+    ks = [k for k in run.kernels if kfree_medians(k)]
+    if not ks:
+        return None
+    text = ["## Experiment 1: kfree_rcu() batching (seed 002)", "",
+            "rcu_lab's page-block engine (rust/rcu/batch.rs) against 7.3's sheaf path, its "
+            "page-block path, kfree_rcu_nolock(), per-object call_rcu() and synchronize_rcu() "
+            "per loop, one variant after another, rounds in rotating order, medians over "
+            "rounds (Documentation/kfree_batching.rst). TCG emulates no cache hierarchy, so "
+            "the per-object cache miss the seed removes barely shows here.", ""]
+    for k in ks:
+        med = kfree_medians(k)
+        params = comment(k.files["kfree_batching"], "params") or "?"
+        e = number(med.get("engine", {}).get("enqueue_ns_per_obj"))
+        rows = []
+        for v in KFREE_VARIANTS:
+            m = med.get(v)
+            if not m:
+                continue
+            ns = number(m.get("enqueue_ns_per_obj"))
+            per_k = number(m.get("net_gps_per_1000_milli"))
+            rows.append([v, m.get("enqueue_ns_per_obj"),
+                         f"{ns / e:.2f}" if ns and e else "n/a",
+                         fmt(number(m.get("reclaim_us")) / 1000 if m.get("reclaim_us") else None),
+                         m.get("net_gps"), fmt(per_k / 1000 if per_k is not None else None, 3),
+                         m.get("exp_gps"), m.get("requests"), m.get("peak_pages"),
+                         m.get("block_pages"), m.get("fallback"), m.get("sheaf_capacity"),
+                         m.get("free_rcu_sheaf")])
+        text += [f"### {k.label()}", "", f"Parameters: {params}.", "",
+                 table(["variant", "ns/obj", "x engine", "reclaim ms", "net GPs",
+                        "GPs/1000 obj", "exp GPs", "GP requests", "peak pages",
+                        "engine block pages", "fallback objs", "sheaf_capacity",
+                        "free_rcu_sheaf"], rows), ""]
+        tg = kfree_targets(med)
+        if tg:
+            text += [table(["target", "figure", "met"],
+                           [[t, f, "n/a" if ok is None else ("yes" if ok else "no")]
+                            for t, f, ok in tg]), ""]
+        rs = keyvals(k.files.get("rcuscale-kfree", ""), "rcuscale_kfree")
+        rs_ns = median([number(r.get("ns")) for r in rs])
+        sh_win = number(med.get("sheaf", {}).get("window_us"))
+        if rs_ns and sh_win:
+            text += ["Cross-check with the kernel's own harness, same boot: rcuscale "
+                     "kfree_rcu_test=1 kfree_rcu_test_double=1, 2 threads x 2000 x 8 "
+                     f"(kmalloc-32), median of {len(rs)} runs, against the experiment's "
+                     "sheaf variant (same shape, its own 32-byte cache).", "",
+                     table(["kernel", "rcuscale total ms", "rcuscale batches",
+                            "experiment sheaf window ms", "rcuscale/experiment"],
+                           [[k.flavour, fmt(rs_ns / 1e6, 2),
+                             fmt(median([number(r.get("batches")) for r in rs]), 0),
+                             fmt(sh_win / 1000, 2), f"{rs_ns / 1000 / sh_win:.2f}"]]), ""]
+    groups = [v for v in KFREE_VARIANTS if any(v in kfree_medians(k) for k in ks)]
+    text.append(bars(run, "kfree_time.png", "kfree_rcu variants: ns per object (log scale)",
+                     "ns per object", groups,
+                     [(k.label(), [number(kfree_medians(k).get(v, {}).get("enqueue_ns_per_obj"))
+                                   for v in groups]) for k in ks], log=True))
+    text.append(bars(run, "kfree_footprint.png",
+                     "kfree_rcu variants: peak pages (cache slabs + engine blocks)",
+                     "pages", groups,
+                     [(k.label(), [number(kfree_medians(k).get(v, {}).get("peak_pages"))
+                                   for v in groups]) for k in ks]))
+    return "\n".join(text)
+
+
 # The report's sections, in order. An experiment appends its own.
-SECTIONS = [section_locks, section_readers, section_gp]
+SECTIONS = [section_locks, section_readers, section_gp, section_kfree]
 
 
 def report(path):

@@ -76,3 +76,54 @@ class Report(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+KFREE = ("# rcu_lab kfree_batching results, format 1\n"
+         "# params threads=2 objects=2000 loops=8 size=32 rounds=3\n"
+         "run variant=engine round=0 objects=32000 enqueue_ns_per_obj=600 window_us=10000\n"
+         "median variant=engine round=- objects=32000 enqueue_ns_per_obj=600 window_us=10000 "
+         "reclaim_us=90000 net_gps=8 net_gps_per_1000_milli=250 exp_gps=0 requests=50 "
+         "peak_pages=300 block_pages=60 fallback=10\n"
+         "median variant=sheaf round=- objects=32000 enqueue_ns_per_obj=300 window_us=15000 "
+         "reclaim_us=60000 net_gps=6 net_gps_per_1000_milli=187 exp_gps=0 requests=- "
+         "peak_pages=250 block_pages=- fallback=- sheaf_capacity=60\n"
+         "median variant=pageblock round=- objects=32000 enqueue_ns_per_obj=1200 "
+         "window_us=30000 reclaim_us=70000 net_gps=4 net_gps_per_1000_milli=125 exp_gps=0 "
+         "requests=- peak_pages=200 block_pages=- fallback=- sheaf_capacity=0\n"
+         "median variant=call_rcu round=- objects=32000 enqueue_ns_per_obj=900 "
+         "window_us=25000 reclaim_us=80000 net_gps=7 net_gps_per_1000_milli=218 exp_gps=0 "
+         "requests=32000 peak_pages=180 block_pages=- fallback=-\n")
+RCUSCALE = ("# rcuscale\nrcuscale_kfree ns=30000000 loops=8 batches=10 footprint_mb=1\n"
+            "rcuscale_kfree ns=20000000 loops=8 batches=12 footprint_mb=1\n"
+            "rcuscale_kfree ns=40000000 loops=8 batches=9 footprint_mb=1\n")
+
+
+class KfreeSection(unittest.TestCase):
+    def test_table_targets_and_cross_check(self):
+        with tempfile.TemporaryDirectory() as d:
+            write_run(d)
+            p = os.path.join(d, "perf", "rcu_lab")
+            with open(os.path.join(p, "kfree_batching"), "w") as f:
+                f.write(KFREE)
+            with open(os.path.join(p, "rcuscale-kfree"), "w") as f:
+                f.write(RCUSCALE)
+            md, _ = report.report(d)
+            self.assertIn("## Experiment 1: kfree_rcu() batching", md)
+            # ns/obj, x engine, reclaim ms, net GPs, GPs/1000 objects
+            self.assertIn("| pageblock | 1200 | 2.00 | 70.0 | 4 | 0.125 |", md)
+            self.assertIn("| engine at least as fast as the kernel's page-block path | "
+                          "pageblock/engine 2.00 | yes |", md)
+            self.assertIn("| engine at least 2x faster than per-object call_rcu() | "
+                          "call_rcu/engine 1.50 | no |", md)
+            self.assertIn("engine grace periods per 1000 objects no more than the sheaf "
+                          "path's | 0.250 vs 0.187 | no |", md)
+            # rcuscale median 30 ms against the sheaf window 15 ms
+            self.assertIn("| perf | 30.00 | 10 | 15.00 | 2.00 |", md)
+            # only the kernel with results gets a table
+            self.assertNotIn("### debug:", md)
+
+    def test_keyvals(self):
+        rows = report.keyvals(KFREE, "median")
+        self.assertEqual([r["variant"] for r in rows], ["engine", "sheaf", "pageblock",
+                                                        "call_rcu"])
+        self.assertEqual(rows[0]["requests"], "50")

@@ -98,7 +98,7 @@ rcu_lab_test "run: anything but 1 refused" \
 
 # A run long enough to overlap: a second run and rmmod are refused.
 busy() {
-	echo "threads=2 objects=2000 loops=20 rounds=2 idle=1" >"$E/params" || return 1
+	echo "threads=2 objects=300 loops=4 rounds=1 idle=1" >"$E/params" || return 1
 	echo 1 >"$E/run" &
 	_bg=$!
 	sleep 1
