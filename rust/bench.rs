@@ -7,8 +7,8 @@
 //! are plain text tables with a `#` header that states the method.
 //! Timings under QEMU TCG mean something only as ratios within one boot.
 
-use crate::{debugfs::FileOps, print::pr_warn_ratelimited};
 pub(crate) use crate::text::Text;
+use crate::{debugfs::FileOps, print::pr_warn_ratelimited};
 use core::fmt;
 use kernel::{new_mutex, prelude::*, sync::Mutex};
 

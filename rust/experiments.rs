@@ -163,10 +163,7 @@ impl State {
             values: &values,
         };
         let mut out = Text::new();
-        out.line(format_args!(
-            "# rcu_lab {} results, format 1",
-            self.name()
-        ))?;
+        out.line(format_args!("# rcu_lab {} results, format 1", self.name()))?;
         out.system_line()?;
         out.line(format_args!("# params {}", v))?;
         pr_info!("{}: run started: {}\n", self.name(), format_args!("{}", v));

@@ -17,7 +17,7 @@
 //!   none of these in 7.3.
 //! * [`batch::KfreeBatch`] frees objects after a grace period in page-sized
 //!   blocks, from any context (rcu_lab's `kfree_rcu()` engine).
-//! * [`gp_count`] and [`exp_gp_count`] count grace periods.
+//! * [`GpSeq`] counts grace periods between two readings.
 //! * [`synchronize`], [`synchronize_expedited`] and [`barrier`] wait for
 //!   grace periods and callbacks. (`kvfree_rcu_barrier()` is not exported in
 //!   7.3: `kfree_rcu()` objects need no module text, so module exit does
@@ -26,15 +26,15 @@
 //! See `Documentation/reclamation.rst`.
 
 use crate::helpers;
-use kernel::bindings;
+use kernel::{bindings, prelude::*};
 
 pub(crate) mod batch;
 mod poll;
 mod ptr;
 mod retired;
 
-pub(crate) use kernel::sync::rcu::{read_lock, Guard};
 pub(crate) use batch::KfreeRcu;
+pub(crate) use kernel::sync::rcu::{read_lock, Guard};
 pub(crate) use poll::GpState;
 pub(crate) use ptr::{RcuBox, RcuPtr};
 pub(crate) use retired::Retired;
@@ -69,18 +69,54 @@ pub(crate) fn barrier() {
     kernel::sync::rcu::rcu_barrier();
 }
 
-/// Grace periods completed or started so far: RCU's grace-period sequence
-/// (`rcu_get_gp_seq()`), which advances by 4 per grace period, divided by 4
-/// (the low bits are the phase of the one in progress). Differences of
-/// two readings count the grace periods between them.
-pub(crate) fn gp_count() -> u64 {
-    // SAFETY: `rcu_get_gp_seq()` reads a counter; any context.
-    (unsafe { helpers::rcu_lab_rcu_gp_seq() } as u64) >> 2
+/// A reading of RCU's grace-period sequences, normal
+/// (`rcu_get_gp_seq()`) and expedited (`rcu_exp_batches_completed()`), to
+/// count the grace periods between it and a later reading.
+///
+/// The sequences start close to wrapping on purpose (RCU initialises them
+/// to `-300 << 2` so that wrap bugs show early), so differences wrap too.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct GpSeq {
+    normal: c_ulong,
+    expedited: c_ulong,
 }
 
-/// Expedited grace periods completed so far
-/// (`rcu_exp_batches_completed()`).
-pub(crate) fn exp_gp_count() -> u64 {
-    // SAFETY: Reads a counter; any context.
-    unsafe { helpers::rcu_lab_rcu_exp_gp_count() as u64 }
+/// `rcu_seq_diff()` of `kernel/rcu/rcu.h`: the grace periods between two
+/// readings of a sequence whose low two bits are the phase of the one in
+/// progress, counting one that was in progress at either end.
+fn seq_diff(new: c_ulong, old: c_ulong) -> u64 {
+    const STATE: c_ulong = 3;
+    if new == old {
+        return 0;
+    }
+    let rnd = (new & !STATE)
+        .wrapping_sub(old.wrapping_add(STATE) & !STATE)
+        .wrapping_add(c_ulong::from((new & STATE) != 0 || (old & STATE) != 0));
+    // `ULONG_CMP_GE(STATE, rnd)`: definitely no grace period elapsed.
+    if STATE.wrapping_sub(rnd) <= c_ulong::MAX / 2 {
+        return 1;
+    }
+    (rnd.wrapping_sub(STATE + 1) >> 2) as u64 + 2
+}
+
+impl GpSeq {
+    /// Reads both sequences now. Any context.
+    pub(crate) fn now() -> Self {
+        // SAFETY: Both functions read a counter; any context.
+        unsafe {
+            Self {
+                normal: helpers::rcu_lab_rcu_gp_seq(),
+                expedited: helpers::rcu_lab_rcu_exp_gp_count(),
+            }
+        }
+    }
+
+    /// Normal and expedited grace periods between `self` and now.
+    pub(crate) fn elapsed(self) -> (u64, u64) {
+        let now = Self::now();
+        (
+            seq_diff(now.normal, self.normal),
+            seq_diff(now.expedited, self.expedited),
+        )
+    }
 }

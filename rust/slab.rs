@@ -64,9 +64,8 @@ impl SlabCache {
         }
         // SAFETY: `name` is NUL-terminated and outlives the cache (it is
         // stored in it); `size` is within the limits checked above.
-        let p = unsafe {
-            helpers::rcu_lab_kmem_cache_create(name.as_char_ptr(), size as u32, sheaves)
-        };
+        let p =
+            unsafe { helpers::rcu_lab_kmem_cache_create(name.as_char_ptr(), size as u32, sheaves) };
         // INVARIANT: a new cache named `name`.
         Ok(Self {
             ptr: NonNull::new(p).ok_or(ENOMEM)?,

@@ -112,7 +112,11 @@ struct Erased(*const (dyn Fn(usize) + Sync + 'static));
 unsafe impl Send for Erased {}
 
 /// Starts `n` unbound threads running `(*f.0)(i)`; the caller joins them.
-fn spawn_erased(name: &CStr, n: usize, f: *const (dyn Fn(usize) + Sync + 'static)) -> Result<KVec<KThread>> {
+fn spawn_erased(
+    name: &CStr,
+    n: usize,
+    f: *const (dyn Fn(usize) + Sync + 'static),
+) -> Result<KVec<KThread>> {
     let mut threads = KVec::with_capacity(n, GFP_KERNEL)?;
     for i in 0..n {
         let e = Erased(f);

@@ -245,9 +245,7 @@ impl Shared<'_> {
     /// One thread's loops.
     fn thread(&self, i: usize) {
         let mut kept: KVec<SlabObj<'_>> = KVec::new();
-        if self.variant == Variant::Sync
-            && kept.reserve(self.load.objects, GFP_KERNEL).is_err()
-        {
+        if self.variant == Variant::Sync && kept.reserve(self.load.objects, GFP_KERNEL).is_err() {
             self.failed.fetch_add(1, Relaxed);
             return;
         }
@@ -310,7 +308,7 @@ fn measure(variant: Variant, load: Load, cfg: Config, idle: bool, seq: usize) ->
         peak_slabs: AtomicU64::new(0),
         failed: AtomicUsize::new(0),
     };
-    let (gp0, exp0) = (rcu::gp_count(), rcu::exp_gp_count());
+    let gp0 = rcu::GpSeq::now();
     let t0 = Instant::now();
     task::scoped(c"kfree_batching", load.threads, &|i| shared.thread(i))?;
     m.window_us = t0.elapsed_us();
@@ -330,8 +328,7 @@ fn measure(variant: Variant, load: Load, cfg: Config, idle: bool, seq: usize) ->
     // Waits for `call_rcu()` callbacks and the cache's kfree_rcu objects.
     drop(cache);
     m.reclaim_us = t0.elapsed_us();
-    m.gps = rcu::gp_count() - gp0;
-    m.exp_gps = rcu::exp_gp_count() - exp0;
+    (m.gps, m.exp_gps) = gp0.elapsed();
     if failed > 0 {
         pr_warn!(
             "kfree_batching: {}: {} threads stopped early: allocation failed\n",
@@ -369,15 +366,23 @@ fn measure(variant: Variant, load: Load, cfg: Config, idle: bool, seq: usize) ->
         Variant::Sync => m.requests = Some((load.threads * load.loops) as u64),
     }
     if idle {
-        let (g, e) = (rcu::gp_count(), rcu::exp_gp_count());
+        let g = rcu::GpSeq::now();
         fsleep(Delta::from_micros(m.reclaim_us as i64));
-        m.idle_gps = Some(rcu::gp_count() - g);
-        m.idle_exp_gps = Some(rcu::exp_gp_count() - e);
+        let (n, e) = g.elapsed();
+        m.idle_gps = Some(n);
+        m.idle_exp_gps = Some(e);
     }
     Ok(m)
 }
 
-fn row(out: &mut Text, kind: &str, v: Variant, round: Option<usize>, m: &Measured, total: usize) -> Result {
+fn row(
+    out: &mut Text,
+    kind: &str,
+    v: Variant,
+    round: Option<usize>,
+    m: &Measured,
+    total: usize,
+) -> Result {
     let net = m.net_gps();
     let per_k = net.map(|n| n.max(0) as u64 * 1_000_000 / total.max(1) as u64);
     out.line(format_args!(
@@ -419,11 +424,14 @@ fn median<T: Ord + Copy>(ms: &[Measured], f: impl Fn(&Measured) -> T) -> Result<
     v.get((v.len() - 1) / 2).copied().ok_or(EINVAL)
 }
 
-fn median_opt<T: Ord + Copy>(ms: &[Measured], f: impl Fn(&Measured) -> Option<T>) -> Result<Option<T>> {
+fn median_opt<T: Ord + Copy>(
+    ms: &[Measured],
+    f: impl Fn(&Measured) -> Option<T>,
+) -> Result<Option<T>> {
     if ms.iter().any(|m| f(m).is_none()) {
         return Ok(None);
     }
-    median(ms, |m| f(m)).map(|v| v)
+    median(ms, |m| f(m))
 }
 
 fn run(v: &Values<'_>, out: &mut Text) -> Result<CString> {
@@ -461,7 +469,7 @@ fn run(v: &Values<'_>, out: &mut Text) -> Result<CString> {
          runs kvfree_rcu_barrier_on_cache; call_rcu: rcu_barrier)"
     ))?;
     out.line(format_args!(
-        "# gps: rcu_get_gp_seq() advance over reclaim_us / 4; idle_gps: the same over an idle \
+        "# gps: grace periods over reclaim_us (rcu_seq_diff() of rcu_get_gp_seq()); idle_gps: the same over an idle \
          interval as long, right after; net_gps = gps - idle_gps; net_gps_per_1000_milli: net \
          grace periods per 1000 objects x 1000; exp_gps: expedited ones \
          (rcu_exp_batches_completed)"
@@ -499,8 +507,17 @@ fn run(v: &Values<'_>, out: &mut Text) -> Result<CString> {
         }
         pr_info!("kfree_batching: round {}/{} done\n", round + 1, rounds);
     }
-    let mut summary = KVec::new();
+    // The dmesg summary, one line: the shape, then per variant its ns per
+    // object and net grace periods.
     let mut sum = Text::new();
+    core::fmt::Write::write_fmt(
+        &mut sum,
+        format_args!(
+            "threads={} objects={} loops={} size={} rounds={}:",
+            load.threads, load.objects, load.loops, load.size, rounds
+        ),
+    )
+    .map_err(|_| ENOMEM)?;
     for (i, var) in chosen.iter().enumerate() {
         let ms = &all[i];
         let med = Measured {
@@ -520,40 +537,26 @@ fn run(v: &Values<'_>, out: &mut Text) -> Result<CString> {
             free_rcu_sheaf: median_opt(ms, |m| m.free_rcu_sheaf)?,
             free_rcu_sheaf_fail: median_opt(ms, |m| m.free_rcu_sheaf_fail)?,
         };
-        // The net figure is the median of the rounds' net figures.
+        // The net figure is the median of the rounds' net figures; the
+        // median row's idle_gps is what makes gps - idle_gps equal to it.
         let net = median_opt(ms, |m| m.net_gps())?;
         let med = Measured {
             idle_gps: net.map(|n| (med.gps as i64 - n).max(0) as u64),
             ..med
         };
         row(out, "median", *var, None, &med, load.total())?;
-        sum.line(format_args!(
-            "{} {} ns/obj {} net GPs",
-            var.name(),
-            med.enqueue_ns_per_obj,
-            Opt(net)
-        ))?;
-        summary.push(med.enqueue_ns_per_obj, GFP_KERNEL)?;
-    }
-    let text = sum.into_bytes();
-    let text = core::str::from_utf8(&text).map_err(|_| EINVAL)?;
-    let mut line = Text::new();
-    line.line(format_args!(
-        "threads={} objects={} loops={} size={} rounds={}:",
-        load.threads, load.objects, load.loops, load.size, rounds
-    ))?;
-    let head = line.into_bytes();
-    let head = core::str::from_utf8(&head).map_err(|_| EINVAL)?.trim_end();
-    let mut joined = Text::new();
-    for (i, l) in text.lines().enumerate() {
         core::fmt::Write::write_fmt(
-            &mut joined,
-            format_args!("{}{}", if i == 0 { " " } else { "; " }, l),
+            &mut sum,
+            format_args!(
+                "{} {} {} ns/obj {} net GPs",
+                if i == 0 { "" } else { ";" },
+                var.name(),
+                med.enqueue_ns_per_obj,
+                Opt(net)
+            ),
         )
         .map_err(|_| ENOMEM)?;
     }
-    let tail = joined.into_bytes();
-    let tail = core::str::from_utf8(&tail).map_err(|_| EINVAL)?;
-    let _ = summary;
-    CString::try_from_fmt(fmt!("{}{}", head, tail))
+    let sum = sum.into_bytes();
+    CString::try_from_fmt(fmt!("{}", core::str::from_utf8(&sum).map_err(|_| EINVAL)?))
 }

@@ -40,11 +40,11 @@
 use super::GpState;
 use crate::{
     deferred::{Deferred, DeferredRun},
-    slab::{SlabCache, SlabObj},
     helpers,
     irq::local_interrupt_disable,
     new_raw_spinlock,
     shrinker::{Shrink, Shrinker},
+    slab::{SlabCache, SlabObj},
     sync::RawSpinLock,
     time::Instant,
 };
@@ -589,7 +589,11 @@ impl<'a> Engine<'a> {
             let _irq = local_interrupt_disable();
             let mut ch = self.inner.cpus[cpu::CpuId::current().as_u32() as usize].lock();
             ch.queued += 1;
-            if ch.open.as_ref().is_some_and(|b| b.len() >= cfg.block_entries) {
+            if ch
+                .open
+                .as_ref()
+                .is_some_and(|b| b.len() >= cfg.block_entries)
+            {
                 if let Some(mut full) = ch.open.take() {
                     // INVARIANT: the cookie is taken after the last add.
                     full.h_mut().gp = GpState::start();
@@ -741,7 +745,9 @@ impl<'a> Engine<'a> {
                 if lock.lock_irqsave().cache.len >= target {
                     break;
                 }
-                let Some(b) = self.page_allocated(self.inner.blocks.alloc_noretry().map(BlockPage::from_slab)) else {
+                let Some(b) = self
+                    .page_allocated(self.inner.blocks.alloc_noretry().map(BlockPage::from_slab))
+                else {
                     self.inner.counters.refill_failures.fetch_add(1, Relaxed);
                     return;
                 };
@@ -799,7 +805,6 @@ impl<'a> Engine<'a> {
             shrunk: c.shrunk.load(Relaxed),
         }
     }
-
 }
 
 /// A page held to find the zone block pages come from, for reading this
@@ -832,7 +837,8 @@ impl DeferredRun for Engine<'_> {
         let pending = self.drain_once(false);
         self.refill();
         if pending.newest.is_some() {
-            self.drain.later(POLL_NS.min(self.inner.config.drain_delay_ns));
+            self.drain
+                .later(POLL_NS.min(self.inner.config.drain_delay_ns));
         } else if pending.open {
             self.drain.later(self.inner.config.drain_delay_ns);
         }

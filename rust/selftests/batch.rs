@@ -40,7 +40,8 @@ pub(super) const CASES: &[Case] = &[
     Case {
         name: "batch_alloc_fail",
         negative: false,
-        about: "engine with failslab armed on its block cache (kfree_batching.sh): all via call_rcu",
+        about:
+            "engine with failslab armed on its block cache (kfree_batching.sh): all via call_rcu",
         run: alloc_fail,
     },
     Case {
