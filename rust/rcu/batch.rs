@@ -53,7 +53,14 @@ use core::{
     ptr::{self, NonNull},
     sync::atomic::{AtomicUsize, Ordering::Relaxed},
 };
-use kernel::{bindings, cpu, new_mutex, page::PAGE_SIZE, prelude::*, str::CString, sync::Mutex};
+use kernel::{
+    bindings, cpu, new_mutex,
+    page::PAGE_SIZE,
+    prelude::*,
+    str::CString,
+    sync::Mutex,
+    time::{delay::fsleep, Delta},
+};
 
 /// Memory that `kfree()` frees, handed over for freeing after a grace
 /// period.
@@ -778,7 +785,12 @@ impl<'a> Engine<'a> {
     /// the call is freed, emergency ones included. Sleeps.
     pub(crate) fn barrier(&self) {
         while let Some(gp) = self.drain_once(true).newest {
-            gp.wait();
+            // Poll the cookie rather than `cond_synchronize_rcu()`, whose
+            // `synchronize_rcu()` would wait for a grace period of its own,
+            // one more than the blocks need.
+            while !gp.completed() {
+                fsleep(Delta::from_millis(1));
+            }
         }
         super::barrier();
     }
