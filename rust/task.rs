@@ -111,16 +111,19 @@ struct Erased(*const (dyn Fn(usize) + Sync + 'static));
 // shared pointer is fine; `scoped` keeps it alive while threads use it.
 unsafe impl Send for Erased {}
 
-/// Starts `n` unbound threads running `(*f.0)(i)`; the caller joins them.
+/// Starts `n` threads running `(*f.0)(i)`, thread `i` bound to CPU `i %
+/// cpus` if `cpus` is given; the caller joins them.
 fn spawn_erased(
     name: &CStr,
     n: usize,
+    cpus: Option<u32>,
     f: *const (dyn Fn(usize) + Sync + 'static),
 ) -> Result<KVec<KThread>> {
     let mut threads = KVec::with_capacity(n, GFP_KERNEL)?;
     for i in 0..n {
         let e = Erased(f);
-        let t = KThread::spawn(name, None, move || {
+        let cpu = cpus.map(|c| (i % c.max(1) as usize) as u32);
+        let t = KThread::spawn(name, cpu, move || {
             let e = e;
             // SAFETY: `scoped` joins every thread before the closure it
             // borrowed goes away.
@@ -132,17 +135,23 @@ fn spawn_erased(
 }
 
 /// Runs `f(0)`, ..., `f(n - 1)` on `n` kernel threads named
-/// `rcu_lab/<name>` and waits for all of them; `f` may borrow from the
-/// caller's stack, as with `std::thread::scope`.
+/// `rcu_lab/<name>`, thread `i` bound to CPU `i % cpus` when `cpus` is given
+/// (as rcuscale binds its threads), and waits for all of them; `f` may
+/// borrow from the caller's stack, as with `std::thread::scope`.
 ///
 /// # Examples
 ///
 /// ```ignore
 /// let hits = AtomicUsize::new(0);
-/// task::scoped(c"demo", 4, &|_| { hits.fetch_add(1, Relaxed); })?;
+/// task::scoped(c"demo", 4, None, &|_| { hits.fetch_add(1, Relaxed); })?;
 /// assert_eq!(hits.load(Relaxed), 4);
 /// ```
-pub(crate) fn scoped<F: Fn(usize) + Sync>(name: &CStr, n: usize, f: &F) -> Result {
+pub(crate) fn scoped<F: Fn(usize) + Sync>(
+    name: &CStr,
+    n: usize,
+    cpus: Option<u32>,
+    f: &F,
+) -> Result {
     let f: &(dyn Fn(usize) + Sync) = f;
     // SAFETY: Only the lifetime changes. Every thread that gets the pointer
     // is joined before this function returns: on success below, and on
@@ -150,7 +159,7 @@ pub(crate) fn scoped<F: Fn(usize) + Sync>(name: &CStr, n: usize, f: &F) -> Resul
     // `spawn_erased` (a `KThread` joins when dropped).
     let raw: *const (dyn Fn(usize) + Sync + 'static) =
         unsafe { core::mem::transmute(f as *const (dyn Fn(usize) + Sync)) };
-    let threads = spawn_erased(name, n, raw)?;
+    let threads = spawn_erased(name, n, cpus, raw)?;
     drop(threads);
     Ok(())
 }

@@ -34,7 +34,7 @@ use crate::{
         batch::{Config, KfreeBatch, Stats},
     },
     slab::{SlabCache, SlabObj},
-    task,
+    system, task,
     text::Text,
     time::Instant,
 };
@@ -310,7 +310,9 @@ fn measure(variant: Variant, load: Load, cfg: Config, idle: bool, seq: usize) ->
     };
     let gp0 = rcu::GpSeq::now();
     let t0 = Instant::now();
-    task::scoped(c"kfree_batching", load.threads, &|i| shared.thread(i))?;
+    // Thread i on CPU i % online CPUs, as rcuscale binds its kfree threads.
+    let cpus = Some(system::online_cpus());
+    task::scoped(c"kfree_batching", load.threads, cpus, &|i| shared.thread(i))?;
     m.window_us = t0.elapsed_us();
     shared.sample_slabs();
     let mut stats = Stats::default();
@@ -467,8 +469,9 @@ fn run(v: &Values<'_>, out: &mut Text) -> Result<CString> {
         c
     };
     out.line(format_args!(
-        "# method: each variant frees threads*loops*objects objects of its own SLAB_NO_MERGE cache; \
-         variants run one after another, rounds in rotating order, medians over rounds"
+        "# method: each variant frees threads*loops*objects objects of its own SLAB_NO_MERGE cache \
+         from threads bound to CPU i % online CPUs (as rcuscale's); variants run one after \
+         another, rounds in rotating order, medians over rounds"
     ))?;
     out.line(format_args!(
         "# enqueue_ns_per_obj: thread time in the loops (allocation + deferred free; sync: + \

@@ -93,7 +93,9 @@ KFREE = ("# rcu_lab kfree_batching results, format 1\n"
          "median variant=call_rcu round=- objects=32000 enqueue_ns_per_obj=900 "
          "window_us=25000 reclaim_us=80000 net_gps=7 net_gps_per_1000_milli=218 exp_gps=0 "
          "requests=32000 peak_pages=180 block_pages=- fallback=-\n")
-RCUSCALE = ("# rcuscale\nrcuscale_kfree ns=30000000 loops=8 batches=10 footprint_mb=1\n"
+RCUSCALE = ("# the kernel's rcuscale kfree test: kfree_rcu_test=1 kfree_rcu_test_double=1\n"
+            "# kfree_nthreads=2 kfree_alloc_num=2000 kfree_loops=8, 3 runs in this boot\n"
+            "rcuscale_kfree ns=30000000 loops=8 batches=10 footprint_mb=1\n"
             "rcuscale_kfree ns=20000000 loops=8 batches=12 footprint_mb=1\n"
             "rcuscale_kfree ns=40000000 loops=8 batches=9 footprint_mb=1\n")
 
@@ -117,8 +119,9 @@ class KfreeSection(unittest.TestCase):
                           "call_rcu/engine 1.50 | no |", md)
             self.assertIn("engine grace periods per 1000 objects no more than the sheaf "
                           "path's | 0.250 vs 0.187 | no |", md)
-            # rcuscale median 30 ms against the sheaf window 15 ms
-            self.assertIn("| perf | 30.00 | 10 | 15.00 | 2.00 |", md)
+            # rcuscale median 30 ms = 1875 ns per object of a thread (8 x 2000),
+            # against the sheaf variant's 300 ns and 15 ms window
+            self.assertIn("| perf | 30.00 | 1875 | 10 | 15.00 | 300 | 6.25 | 2.00 |", md)
             # only the kernel with results gets a table
             self.assertNotIn("### debug:", md)
 
