@@ -196,19 +196,19 @@ impl BlockPage {
         h.opened = Instant::now();
     }
 
-    /// Adds an object; the caller checked that there is room.
-    fn push(&mut self, obj: NonNull<c_void>) {
+    /// Adds an object if the page has room; gives it back if not (callers
+    /// check `len()` against their capacity first, which is at most
+    /// `BLOCK_ENTRIES`, so that does not happen).
+    fn push(&mut self, obj: NonNull<c_void>) -> Result<(), NonNull<c_void>> {
         let nr = self.h().nr;
         if nr >= BLOCK_ENTRIES {
-            // Never reached: callers check `len()` against their capacity,
-            // which is at most `BLOCK_ENTRIES`. Keep the object rather than
-            // write past the page.
-            return;
+            return Err(obj);
         }
         // SAFETY: `nr < BLOCK_ENTRIES`, the page is owned.
         unsafe { (*self.0.as_ptr()).ptrs[nr] = obj.as_ptr() };
         // INVARIANT: the block now owns `obj` (given up by `KfreeRcu`).
         self.h_mut().nr = nr + 1;
+        Ok(())
     }
 
     /// Frees the block's objects with `kfree_bulk()`; returns how many.
@@ -625,12 +625,9 @@ impl<'a> Engine<'a> {
                 }
                 low = ch.cache.len * 2 < ch.target(cfg);
             }
-            match ch.open.as_mut() {
-                Some(b) => {
-                    b.push(p);
-                    true
-                }
-                None => {
+            match ch.open.as_mut().map(|b| b.push(p)) {
+                Some(Ok(())) => true,
+                Some(Err(_)) | None => {
                     ch.emergency += 1;
                     false
                 }
