@@ -12,7 +12,7 @@
 #      a. one VM boot: the kselftests in selftests/rcu_lab, then the splat gate
 #      b. independent boots, RCU_LAB_PARALLEL (default 2) at a time: the RCU
 #         and hazard-pointer suites again with 4 vCPUs, the VM runner's own
-#         tests (a panic and a hang; default model only), and one boot per
+#         tests (a panic, a hang, a boot stall; default model only), one boot per
 #         negative test, where the gate must see exactly the report the test
 #         provokes
 # and ends with "N passed, N failed, N skipped" over every KTAP result.
@@ -186,13 +186,13 @@ check_model() { # model
 	ktap "[$m] VM: splat gate after the suite" "$R/$m/suite/gate.ktap"
 
 	local negatives=("$top"/selftests/rcu_lab/negative/*.sh) runner=0
-	[ "$m" = "$default_model" ] && runner=2
+	[ "$m" = "$default_model" ] && runner=3
 	jobs_started=0 jobs_total=$((1 + runner + ${#negatives[@]})) names=()
 	step "[$m] independent boots, $par at a time"
 	job "$m-suite-4cpu" "RCU and hazard-pointer suites with 4 vCPUs, then the splat gate" \
 		"${vm[@]}" --smp 4 --mem "$mem" --gate --quiet --results "$R/$m/suite-4cpu" \
 		-- sh scripts/guest-kselftest.sh selftests/rcu_lab rcu.sh hazptr.sh
-	if [ $runner = 2 ]; then
+	if [ $runner = 3 ]; then
 		# The runner itself: a dead or hung guest must end the run with a
 		# clear status, and leave no QEMU behind.
 		job "$m-runner-panic" "VM runner: a guest panic ends the run" \
@@ -201,6 +201,11 @@ check_model() { # model
 		job "$m-runner-hang" "VM runner: a guest hang ends the run at its timeout" \
 			"${vm[@]}" --no-kmemleak --quiet --timeout 60 --results "$R/$m/runner-hang" \
 			-- sleep 600
+		# A boot stall (no console output in RCU_LAB_BOOT_TIMEOUT s; 2 s
+		# here, before /init can print) is retried once, then ends the run.
+		job "$m-runner-stall" "VM runner: a boot that prints nothing is retried once, then ends the run" \
+			env RCU_LAB_BOOT_TIMEOUT=2 "${vm[@]}" --no-kmemleak --quiet \
+			--results "$R/$m/runner-stall" -- true
 	fi
 	local t name expect
 	for t in "${negatives[@]}"; do
@@ -233,6 +238,14 @@ check_model() { # model
 				! qemu_left "$R/$m/runner-panic" && bad=0
 			[ $bad = 0 ] || show "$name"
 			single "[$m] VM runner: panic -> status 125 (got $rc)" $bad
+			;;
+		runner-stall)
+			bad=1
+			[ "$rc" = 124 ] && grep -q 'booting again (attempt 2 of 2)' "$R/$name.log" &&
+				grep -q 'printed nothing in 2 s, twice' "$R/$name.log" &&
+				! qemu_left "$R/$m/runner-stall" && bad=0
+			[ $bad = 0 ] || show "$name"
+			single "[$m] VM runner: boot stall -> one retry, then status 124 (got $rc)" $bad
 			;;
 		runner-hang)
 			bad=1
