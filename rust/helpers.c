@@ -536,19 +536,29 @@ void *rcu_lab_kmem_cache_alloc_noretry(struct kmem_cache *s)
 				__GFP_NOMEMALLOC | __GFP_NOWARN);
 }
 
+/* Opens /sys/kernel/slab/<cache>/<attr>; an ERR_PTR on failure. */
+static struct file *rcu_lab_slab_attr_open(const char *cache, const char *attr,
+					   int flags)
+{
+	struct file *f;
+	char *path;
+
+	path = kasprintf(GFP_KERNEL, "/sys/kernel/slab/%s/%s", cache, attr);
+	if (!path)
+		return ERR_PTR(-ENOMEM);
+	f = filp_open(path, flags, 0);
+	kfree(path);
+	return f;
+}
+
 int rcu_lab_slab_attr_set(const char *cache, const char *attr, u64 val)
 {
-	char *path, buf[24];
-	struct file *f;
+	struct file *f = rcu_lab_slab_attr_open(cache, attr, O_WRONLY);
+	char buf[24];
 	loff_t pos = 0;
 	ssize_t n;
 	int len;
 
-	path = kasprintf(GFP_KERNEL, "/sys/kernel/slab/%s/%s", cache, attr);
-	if (!path)
-		return -ENOMEM;
-	f = filp_open(path, O_WRONLY, 0);
-	kfree(path);
 	if (IS_ERR(f))
 		return PTR_ERR(f);
 	len = scnprintf(buf, sizeof(buf), "%llu\n", val);
@@ -559,17 +569,12 @@ int rcu_lab_slab_attr_set(const char *cache, const char *attr, u64 val)
 
 int rcu_lab_slab_attr(const char *cache, const char *attr, u64 *val)
 {
-	char *path, buf[32] = "";
-	struct file *f;
+	struct file *f = rcu_lab_slab_attr_open(cache, attr, O_RDONLY);
+	char buf[32] = "";
 	loff_t pos = 0;
 	ssize_t n;
 	int ret;
 
-	path = kasprintf(GFP_KERNEL, "/sys/kernel/slab/%s/%s", cache, attr);
-	if (!path)
-		return -ENOMEM;
-	f = filp_open(path, O_RDONLY, 0);
-	kfree(path);
 	if (IS_ERR(f))
 		return PTR_ERR(f);
 	n = kernel_read(f, buf, sizeof(buf) - 1, &pos);

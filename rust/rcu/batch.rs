@@ -314,6 +314,13 @@ impl BlockList {
         NonNull::new(self.head).map(|p| unsafe { &(*p.as_ptr()).h })
     }
 
+    /// The last block pushed: in a FIFO of closed blocks, the newest.
+    fn back(&self) -> Option<&BlockHeader> {
+        // SAFETY: The last block is owned by the list (type invariant)
+        // and lives as long as the borrow of it.
+        NonNull::new(self.tail).map(|p| unsafe { &(*p.as_ptr()).h })
+    }
+
     fn append(&mut self, other: &mut BlockList) {
         while let Some(b) = other.pop_front() {
             self.push_back(b);
@@ -691,17 +698,8 @@ impl<'a> Engine<'a> {
                         ready.push_back(b);
                     }
                 }
-                let mut newest = None;
-                let mut cur = ch.closed.head;
-                while let Some(p) = NonNull::new(cur) {
-                    // SAFETY: the list's blocks are owned by the list,
-                    // which the held lock protects.
-                    let h = unsafe { &(*p.as_ptr()).h };
-                    newest = Some(h.gp);
-                    cur = h.next;
-                }
-                if newest.is_some() {
-                    pending.newest = newest;
+                if let Some(h) = ch.closed.back() {
+                    pending.newest = Some(h.gp);
                 }
                 pending.open |= ch.open.as_ref().is_some_and(|b| b.len() > 0);
             }
