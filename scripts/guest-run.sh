@@ -23,16 +23,26 @@ tee "$out/info" <"$D/info"
 # benchmarks) in this boot: prints the median ns per loop. refscale as a
 # module powers the machine off when its test ends unless shutdown_secs=0
 # (7.3: its default tests a misspelled Kconfig symbol).
-refscale() { # scale_type
-	modprobe refscale scale_type="$1" nreaders=1 loops=20000 nruns=9 holdoff=0 \
-		shutdown_secs=0 || return 1
+# Loads torture-style module $1 with the remaining arguments, waits up to $2
+# seconds for a new dmesg line matching $3 (the module's end-of-test line),
+# then unloads it.
+run_until() { # module limit marker args...
+	m=$1 limit=$2 marker=$3
+	shift 3
+	before=$(dmesg | grep -c "$marker")
+	modprobe "$m" "$@" || return 1
 	i=0
-	until dmesg | grep -q "$1-ref-scale: END OF TEST"; do
+	until [ "$(dmesg | grep -c "$marker")" -gt "$before" ]; do
 		i=$((i + 1))
-		[ $i -lt 300 ] || { echo "refscale $1 did not finish" >&2; rmmod refscale; return 1; }
+		[ $i -lt "$limit" ] || { echo "$m did not finish" >&2; rmmod "$m"; return 1; }
 		sleep 1
 	done
-	rmmod refscale
+	rmmod "$m"
+}
+
+refscale() { # scale_type
+	run_until refscale 300 "$1-ref-scale: END OF TEST" scale_type="$1" nreaders=1 \
+		loops=20000 nruns=9 holdoff=0 shutdown_secs=0 || return 1
 	dmesg | sed -n "/$1-ref-scale: END OF TEST/,\$p" |
 		sed -n 's/^\(\[[^]]*\][[:space:]]*\)\{0,1\}[0-9][0-9]*[[:space:]][[:space:]]*\([0-9][0-9]*\.[0-9]*\)$/\2/p' |
 		head -n 9 | sort -n |
@@ -83,16 +93,9 @@ fi
 # rcuscale's kfree test, same boot, same load shape, two-argument kfree_rcu()
 # only (kfree_rcu_test_double=1): "Total time taken by all kfree'ers".
 rcuscale_kfree() {
-	before=$(dmesg | grep -c "Total time taken by all kfree'ers")
-	modprobe rcuscale kfree_rcu_test=1 kfree_rcu_test_double=1 kfree_nthreads=2 \
-		kfree_alloc_num=2000 kfree_loops=8 shutdown_secs=0 || return 1
-	i=0
-	until [ "$(dmesg | grep -c "Total time taken by all kfree'ers")" -gt "$before" ]; do
-		i=$((i + 1))
-		[ $i -lt 600 ] || { echo "rcuscale kfree did not finish" >&2; rmmod rcuscale; return 1; }
-		sleep 1
-	done
-	rmmod rcuscale
+	run_until rcuscale 600 "Total time taken by all kfree'ers" kfree_rcu_test=1 \
+		kfree_rcu_test_double=1 kfree_nthreads=2 kfree_alloc_num=2000 kfree_loops=8 \
+		shutdown_secs=0 || return 1
 	dmesg | sed -n "s/.*Total time taken by all kfree'ers: \([0-9]*\) ns, loops: \([0-9]*\), batches: \([0-9-]*\), memory footprint: \([0-9-]*\)MB.*/rcuscale_kfree ns=\1 loops=\2 batches=\3 footprint_mb=\4/p" | tail -n 1
 }
 echo "==> the kernel's rcuscale kfree test (kfree_rcu_test_double=1), same boot"

@@ -18,6 +18,7 @@ report says so and gives the ratios.
 """
 
 import os
+import re
 import sys
 
 FLAVOURS = ("debug", "perf")
@@ -355,11 +356,8 @@ def section_kfree(run):
         rs_ns = median([number(r.get("ns")) for r in rs])
         sh = med.get("sheaf", {})
         sh_win, sh_obj = number(sh.get("window_us")), number(sh.get("enqueue_ns_per_obj"))
-        head = comment(k.files.get("rcuscale-kfree", ""), "kfree_nthreads=") or ""
-        per_thread = None
-        for f in ("kfree_nthreads=" + head).replace(",", " ").split():
-            if f.startswith("kfree_alloc_num="):
-                per_thread = number(f.split("=", 1)[1])
+        per_thread = re.search(r"kfree_alloc_num=(\d+)", k.files.get("rcuscale-kfree", ""))
+        per_thread = number(per_thread.group(1)) if per_thread else None
         loops = median([number(r.get("loops")) for r in rs])
         rs_obj = rs_ns / (per_thread * loops) if rs_ns and per_thread and loops else None
         if rs_ns and sh_win:
