@@ -13,12 +13,12 @@
 # Variables: KDIR (another kernel build tree, Linux 7.x), PREEMPT_MODEL
 # (preempt-lazy, preempt, preempt-rt), PREEMPT_MODELS (models `make check`
 # runs: one of them, or `all`), KERNEL_FLAVOUR (debug, perf: which cached
-# kernel `make` builds against), LLVM (the kernel's LLVM suffix, -19),
+# kernel `make` builds against), LLVM (the kernel's LLVM suffix, -22),
 # RCU_LAB_CACHE (cache directory, default ~/.cache/rcu_lab), SMP, MEM.
 
 PREEMPT_MODEL ?= preempt-lazy
 KERNEL_FLAVOUR ?= debug
-LLVM ?= -19
+LLVM ?= -22
 LIBCLANG_PATH ?= /usr/lib/llvm$(LLVM)/lib/libclang$(LLVM).so.1
 KRUSTC ?= /usr/bin/rustc
 RCU_LAB_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rcu_lab

@@ -12,7 +12,7 @@
 #
 # The kernel is Debian's linux-source-7.3 (scripts/deps.sh fetches it),
 # configured as tinyconfig plus qemu-config/{base,FLAVOUR,preempt-KCONF}.config
-# and built with LLVM=-19. The build directory is keyed by the source
+# and built with LLVM=-22. The build directory is keyed by the source
 # package version, the fragments and the toolchain versions (rustc, clang,
 # lld, bindgen and the libclang it loads); when a build with the same key has
 # completed, nothing is run. After olddefconfig every option the fragments

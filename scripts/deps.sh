@@ -5,9 +5,10 @@
 #
 # Debian packages (the system's own apt sources): the rustc that matches its
 # rust-src (rustc-web/rust-web-src: the kernel compiles `core` from source, so
-# the two must be the same version), LLVM 19 (clang-19, lld-19, llvm-19,
-# libclang-19-dev: Linux 7.3 needs LLVM >= 17, and KASAN with Rust needs a
-# clang-built kernel), QEMU, a static busybox for the initramfs, the kernel's
+# the two must be the same version), LLVM 22 (clang-22, lld-22, llvm-22,
+# libclang-22-dev, from bookworm-security: the LLVM rustc-web is built on, so
+# that C helpers can be inlined into Rust; Linux 7.3 needs LLVM >= 17, and
+# KASAN with Rust needs a clang-built kernel), QEMU, a static busybox for the initramfs, the kernel's
 # build dependencies, kmod (depmod, so the guest can modprobe the kernel's
 # refscale/rcuscale/locktorture), python3 for the result tools and
 # python3-matplotlib for the plots of the `make run` report.
@@ -22,7 +23,7 @@
 # crates.io: bindgen-cli 0.72.1 (the kernel's minimum is 0.71.1), installed
 # into the cache, not the work tree. bindgen loads libclang at run time and
 # by default the newest one on the machine, which need not be the compiler's:
-# LIBCLANG_PATH pins it to LLVM 19's (scripts/lib.sh).
+# LIBCLANG_PATH pins it to LLVM 22's (scripts/lib.sh).
 #
 # When everything is present this only checks and prints versions.
 set -euo pipefail
@@ -36,7 +37,7 @@ PKGS=(rustc-web rust-web-src "clang-$LLVM_VERSION" "lld-$LLVM_VERSION"
       python3-matplotlib xz-utils kmod
       # A second libclang, older than the compiler's: the toolchain test
       # (scripts/tests/test_toolchain.py) checks that bindgen still loads
-      # LLVM 19's, and every module build then runs beside it.
+      # LLVM 22's, and every module build then runs beside it.
       libclang1-14)
 BINDGEN_VERSION=0.72.1
 

@@ -7,12 +7,15 @@ RCU_LAB_TOOLS=$RCU_LAB_CACHE/tools
 # Debian's rustc-web: the only rustc here whose rust-src matches it.
 KRUSTC=${KRUSTC:-/usr/bin/rustc}
 BINDGEN=${BINDGEN:-$RCU_LAB_TOOLS/bin/bindgen}
-# The compiler: LLVM 19 from Debian 12's main suite (7.3 needs >= 17), as
-# `make LLVM=-19`. bindgen must load this LLVM's libclang, not the one its
+# The compiler: LLVM 22 from Debian 12 (7.3 needs >= 17), as `make LLVM=-22`:
+# rustc-web 1.96 is built on LLVM 22.1.8 and Debian 12's clang-22 is 22.1.8,
+# so the kernel sets RUSTC_CLANG_LLVM_COMPATIBLE and can inline its C helpers
+# into Rust (CONFIG_RUST_INLINE_HELPERS, base.config); rcu_lab inlines its own
+# shim the same way (Kbuild). bindgen must load this LLVM's libclang, not the one its
 # loader (clang-sys) prefers among all on the machine: LIBCLANG_PATH names the
 # file itself (a directory there is only searched first, and a newer
 # libclang elsewhere still wins).
-LLVM_VERSION=${LLVM_VERSION:-19}
+LLVM_VERSION=${LLVM_VERSION:-22}
 LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm-$LLVM_VERSION/lib/libclang-$LLVM_VERSION.so.1}
 export LIBCLANG_PATH
 # Debian's python3, with the python3-matplotlib that deps.sh installs (a
