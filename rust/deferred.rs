@@ -11,7 +11,8 @@
 //! `kfree_rcu()` kicks its page-cache refill worker through an hrtimer for
 //! that reason (`run_page_cache_worker()`). A [`Deferred`] does the same: a
 //! kick arms a hard-interrupt hrtimer (whose base lock is a raw spinlock),
-//! the timer queues the work on `system_unbound_wq`, and the work calls
+//! the timer queues the work on `system_dfl_wq` (7.3's name for the unbound
+//! system workqueue; `system_unbound_wq` is deprecated), and the work calls
 //! [`DeferredRun::run`] on the owner.
 
 use crate::helpers;

@@ -394,7 +394,7 @@ static enum hrtimer_restart rcu_lab_kick_now_fn(struct hrtimer *t)
 
 	clear_bit(RCU_LAB_KICK_NOW, &k->flags);
 	if (!test_bit(RCU_LAB_KICK_STOPPED, &k->flags))
-		queue_work(system_unbound_wq, &k->work);
+		queue_work(system_dfl_wq, &k->work);
 	return HRTIMER_NORESTART;
 }
 
@@ -404,7 +404,7 @@ static enum hrtimer_restart rcu_lab_kick_later_fn(struct hrtimer *t)
 
 	clear_bit(RCU_LAB_KICK_LATER, &k->flags);
 	if (!test_bit(RCU_LAB_KICK_STOPPED, &k->flags))
-		queue_work(system_unbound_wq, &k->work);
+		queue_work(system_dfl_wq, &k->work);
 	return HRTIMER_NORESTART;
 }
 

@@ -143,7 +143,7 @@ unsigned long rcu_lab_rcu_exp_gp_count(void);
 /*
  * Work requested from any context (hardirq, under a raw spinlock): a kick
  * arms a hard-interrupt hrtimer, whose callback queues the work on
- * system_unbound_wq; fn(data) then runs in process context.  A kick never
+ * system_dfl_wq; fn(data) then runs in process context.  A kick never
  * queues work itself, so it takes only the hrtimer base's raw lock.
  * rcu_lab_kick_now() runs fn as soon as possible, rcu_lab_kick_later()
  * after delay_ns unless a later kick is already pending.

@@ -6,7 +6,8 @@ Reads what scripts/guest-init saved in a results directory (dmesg.txt,
 kmemleak.txt, lockdep_stats.txt, taint-start, taint-end) and checks that
 
   * dmesg holds no lockdep, KASAN, kmemleak, debug-objects, WARNING, BUG,
-    RCU-stall, lockup, oops or panic report,
+    RCU-stall, lockup, oops or panic report, and no other kernel line that
+    names the module ("[rcu_lab]") outside a stack frame,
   * the explicit kmemleak scan found nothing,
   * lockdep is still on (debug_locks 1 in /proc/lockdep_stats),
   * the taint mask gained nothing but O (out-of-tree) and E (unsigned).
@@ -54,6 +55,12 @@ REPORTS = [
     ("ubsan", r"UBSAN: "),
     ("warning", r"WARNING: "),
     ("bug", r"BUG: "),
+    # Any other kernel line that names the module, such as 7.3's
+    # "workqueue: work func rcu_lab_kick_work [rcu_lab] enqueued on deprecated
+    # workqueue": the kernel scolding rcu_lab. The module's own messages say
+    # "rcu_lab: ...", and a stack frame ("func+0x1/0x2 [rcu_lab]") belongs to
+    # the report above it.
+    ("module-named", r"^(?!.*\+0x[0-9a-f]+/0x[0-9a-f]+ \[rcu_lab\]).*\[rcu_lab\]"),
 ]
 _COMPILED = [(k, re.compile(p)) for k, p in REPORTS]
 KINDS = [k for k, _ in REPORTS]

@@ -29,6 +29,9 @@ HEADERS = {
     "oops": "[   13.3] Oops: general protection fault, probably for non-canonical address 0xdffffc0000000000: 0000 [#1] PREEMPT SMP KASAN",
     "warning": "[   12.1] WARNING: CPU: 1 PID: 93 at kernel/rcu/tree.c:3818 kvfree_call_rcu+0x1/0x2",
     "bug": "[   12.1] BUG: Bad page state in process swapper/0  pfn:0a1b2",
+    # 7.3, kernel/workqueue.c, for every boot of rcu_lab before system_dfl_wq.
+    "module-named": "[    8.3] workqueue: work func rcu_lab_kick_work [rcu_lab] enqueued on "
+                    "deprecated workqueue. Use system_{percpu|dfl}_wq instead.",
 }
 
 CLEAN = """\
@@ -80,6 +83,22 @@ class Gate(unittest.TestCase):
         ok, out = run_gate(results_dir(CLEAN))
         self.assertTrue(ok, out)
         self.assertIn("ok 4 splat-gate", out)
+
+    def test_frames_of_the_module_belong_to_their_report(self):
+        # An expected report's backtrace names [rcu_lab] in every frame of
+        # the module; only a line that is not a frame is the kernel
+        # complaining about the module.
+        trace = (HEADERS["lockdep-invalid-wait-context"] + "\n"
+                 "[   12.2]  rcu_lab_raw_spin_lock+0x1c/0x40 [rcu_lab]\n"
+                 "[   12.2] RIP: 0010:rcu_lab_kick_now+0x12/0x30 [rcu_lab]\n")
+        ok, out = run_gate(results_dir(CLEAN + trace, stats=" debug_locks: 0\n"),
+                           "lockdep-invalid-wait-context")
+        self.assertTrue(ok, out)
+        ok, out = run_gate(results_dir(CLEAN + trace + HEADERS["module-named"] + "\n",
+                                       stats=" debug_locks: 0\n"),
+                           "lockdep-invalid-wait-context")
+        self.assertFalse(ok, out)
+        self.assertIn("report 'module-named'", out)
 
     def test_any_report_fails_and_is_printed(self):
         for kind, line in HEADERS.items():
