@@ -5,14 +5,15 @@
 #   1. install what is missing (scripts/deps.sh)
 #   2. host-side tests: python unittest of the result tools, the loom model
 #      checks of the lock-free protocols (rust/model, cargo test), the
-#      toolchain pin (bindgen loads LLVM 19's libclang even when another one
+#      toolchain pin (bindgen loads LLVM 22's libclang even when another one
 #      is installed), and rustfmt --check
 #   3. per preemption model (PREEMPT_MODELS): build the debug kernel
 #      (cached) and the module (warnings fail it), then
 #      a. one VM boot: the kselftests in selftests/rcu_lab, then the splat gate
 #      b. independent boots, RCU_LAB_PARALLEL (default 2) at a time: the RCU
 #         and hazard-pointer suites again with 4 vCPUs, the VM runner's own
-#         tests (a panic, a hang, a boot stall; default model only), one boot per
+#         tests (a panic, a hang, a boot stall, a kernel tree the project did
+#         not build; default model only), one boot per
 #         negative test, where the gate must see exactly the report the test
 #         provokes
 # and ends with "N passed, N failed, N skipped" over every KTAP result.
@@ -186,13 +187,13 @@ check_model() { # model
 	ktap "[$m] VM: splat gate after the suite" "$R/$m/suite/gate.ktap"
 
 	local negatives=("$top"/selftests/rcu_lab/negative/*.sh) runner=0
-	[ "$m" = "$default_model" ] && runner=3
+	[ "$m" = "$default_model" ] && runner=4
 	jobs_started=0 jobs_total=$((1 + runner + ${#negatives[@]})) names=()
 	step "[$m] independent boots, $par at a time"
 	job "$m-suite-4cpu" "RCU and hazard-pointer suites with 4 vCPUs, then the splat gate" \
 		"${vm[@]}" --smp 4 --mem "$mem" --gate --quiet --results "$R/$m/suite-4cpu" \
 		-- sh scripts/guest-kselftest.sh selftests/rcu_lab rcu.sh hazptr.sh
-	if [ $runner = 3 ]; then
+	if [ $runner != 0 ]; then
 		# The runner itself: a dead or hung guest must end the run with a
 		# clear status, and leave no QEMU behind.
 		job "$m-runner-panic" "VM runner: a guest panic ends the run" \
@@ -206,6 +207,17 @@ check_model() { # model
 		job "$m-runner-stall" "VM runner: a boot that prints nothing is retried once, then ends the run" \
 			env RCU_LAB_BOOT_TIMEOUT=2 "${vm[@]}" --no-kmemleak --quiet \
 			--results "$R/$m/runner-stall" -- true
+		# A kernel tree the project did not build (the README's "your own
+		# kernel"): only a .config and the image, no modroot/ and no source
+		# link. The module built for the cached kernel loads in it.
+		local own=$R/$m/own-tree
+		mkdir -p "$own/arch/x86/boot"
+		cp "$kdir/.config" "$own/.config"
+		ln -sf "$kdir/arch/x86/boot/bzImage" "$own/arch/x86/boot/bzImage"
+		job "$m-runner-own-kernel" "VM runner: --kernel on a tree the project did not build" \
+			"$here/vm-run" --kernel "$own" --preempt "$m" --no-kmemleak --quiet \
+			--results "$R/$m/runner-own-kernel" \
+			-- sh -c 'insmod rcu_lab.ko && grep kernel_release /sys/kernel/debug/rcu_lab/info'
 	fi
 	local t name expect
 	for t in "${negatives[@]}"; do
@@ -246,6 +258,12 @@ check_model() { # model
 				! qemu_left "$R/$m/runner-stall" && bad=0
 			[ $bad = 0 ] || show "$name"
 			single "[$m] VM runner: boot stall -> one retry, then status 124 (got $rc)" $bad
+			;;
+		runner-own-kernel)
+			bad=1
+			[ "$rc" = 0 ] && grep -q '^kernel_release' "$R/$m/runner-own-kernel/output.txt" && bad=0
+			[ $bad = 0 ] || show "$name"
+			single "[$m] VM runner: --kernel on a tree without modroot/ boots and loads the module (got $rc)" $bad
 			;;
 		runner-hang)
 			bad=1

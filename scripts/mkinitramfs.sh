@@ -27,10 +27,15 @@ for d in "$kdir/source" "$kdir"; do
 	fi
 done
 
+# A tree the project did not build has no modroot/ (and may lack the KTAP
+# helpers): those parts are optional, and `if` keeps a missing one from
+# failing the key's pipeline under set -e/pipefail.
 key=$( {
 	sha256sum "$busybox" "$here/guest-init"
-	[ -n "$ktap" ] && sha256sum "$ktap"
-	[ -d "$kdir/modroot" ] && find "$kdir/modroot" -type f -printf '%P %s %T@\n' | sort
+	if [ -n "$ktap" ]; then sha256sum "$ktap"; fi
+	if [ -d "$kdir/modroot" ]; then
+		find "$kdir/modroot" -type f -printf '%P %s %T@\n' | sort
+	fi
 	} | sha256sum | cut -c1-12)
 out=$kdir/initramfs-$key.cpio.gz
 if [ -f "$out" ]; then
@@ -45,7 +50,7 @@ cp "$busybox" "$root/bin/busybox"
 for a in sh mount; do ln -s busybox "$root/bin/$a"; done
 cp "$here/guest-init" "$root/init"
 chmod 755 "$root/init"
-[ -n "$ktap" ] && cp "$ktap" "$root/usr/share/kselftest/ktap_helpers.sh"
+if [ -n "$ktap" ]; then cp "$ktap" "$root/usr/share/kselftest/ktap_helpers.sh"; fi
 if [ -d "$kdir/modroot/lib/modules" ]; then
 	cp -a "$kdir/modroot/lib/modules/." "$root/lib/modules/"
 	# The source/build links point into the host's cache.
