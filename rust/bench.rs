@@ -7,6 +7,10 @@
 //! are plain text tables with a `#` header that states the method.
 //! Timings under QEMU TCG mean something only as ratios within one boot.
 
+// Benchmarks use only the safe types; the C reference loops
+// (`c_reference.rs`) are the named exceptions, each `#[allow(unsafe_code)]`.
+#![deny(unsafe_code)]
+
 pub(crate) use crate::text::Text;
 use crate::{debugfs::FileOps, print::pr_warn_ratelimited};
 use core::fmt;

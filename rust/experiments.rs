@@ -22,6 +22,11 @@
 //!
 //! Each run ends with a one-line summary in dmesg, like rcuscale's.
 
+// Experiments use only the safe types: the compiler keeps it so (an item that
+// must be unsafe on purpose says so with `#[allow(unsafe_code)]` and its SAFETY
+// note).
+#![deny(unsafe_code)]
+
 use crate::{
     debugfs::{Dir, FileOps},
     print::pr_warn_ratelimited,

@@ -15,6 +15,10 @@
 //! report on purpose and belong in a boot of their own. An unknown name
 //! fails with `EINVAL` and a dmesg line. Cases run one at a time.
 
+// Test cases use only the safe types; the negative tests' deliberate misuse
+// is the named exception, each item `#[allow(unsafe_code)]` with its note.
+#![deny(unsafe_code)]
+
 use crate::{debugfs::FileOps, print::pr_warn_ratelimited};
 use kernel::{new_mutex, prelude::*, str::CString, sync::Mutex};
 

@@ -162,6 +162,7 @@ impl Reclaim<Plain> for KfreeRcu {
 struct FreeWithoutGracePeriod;
 impl<E: Element> Reclaim<E> for FreeWithoutGracePeriod {
     const HOW: &'static str = "free at once (broken)";
+    #[allow(unsafe_code)]
     fn reclaim(old: Retired<E>, _stats: &Stats) {
         // SAFETY: None: this breaks `free_now()`'s contract on purpose, so
         // that readers use freed memory and KASAN reports it. Only the
@@ -274,6 +275,7 @@ fn use_after_free() -> Result<Outcome> {
     )
 }
 
+#[allow(unsafe_code)]
 fn double_call_rcu() -> Result<Outcome> {
     let stats = Stats::new()?;
     let p = RcuPtr::new(Some(RcuBox::new(Counted::new(0, &stats), GFP_KERNEL)?));
