@@ -74,4 +74,4 @@ fmt-check:
 clean:
 	@kdir=$(if $(KDIR),$(KDIR),$$(ls -dt $(RCU_LAB_CACHE)/kernel/$(KERNEL_FLAVOUR)-*/ 2>/dev/null | head -1)); \
 	if [ -n "$$kdir" ]; then $(MAKE) -C "$$kdir" M=$(CURDIR) $(kbuild) clean; fi
-	rm -f rust/helpers_generated.rs .kernel-stamp
+	rm -f rust/helpers_generated.rs rust/*.bc .kernel-stamp
