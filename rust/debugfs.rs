@@ -72,7 +72,7 @@ impl fmt::Write for SeqFile<'_> {
         // this `show` call; `s` is valid for reads of `s.len()` bytes. Text
         // that does not fit makes `seq_read()` retry the whole `show` with a
         // larger buffer, so nothing is lost and there is no error to report.
-        unsafe { helpers::rcu_lab_seq_write(self.ptr, s.as_ptr().cast(), s.len()) };
+        unsafe { bindings::seq_write(self.ptr, s.as_ptr().cast(), s.len()) };
         Ok(())
     }
 }
@@ -184,7 +184,7 @@ impl Dir {
     fn create(name: &CStr, parent: *mut bindings::dentry) -> Result<Self> {
         // SAFETY: `name` is NUL-terminated; `parent` is NULL (the debugfs
         // root) or a live directory of a `Dir`. debugfs copies the name.
-        let d = unsafe { helpers::rcu_lab_debugfs_create_dir(name.as_char_ptr(), parent) };
+        let d = unsafe { bindings::debugfs_create_dir(name.as_char_ptr(), parent) };
         let dentry = NonNull::new(from_err_ptr(d)?).ok_or(ENOMEM)?;
         // INVARIANT: `dentry` was just created and has no files yet.
         Ok(Dir {
