@@ -59,3 +59,11 @@ pub(crate) fn preempt_loop(n: usize) {
     // context; the loop leaves the count as it found it.
     unsafe { helpers::rcu_lab_ref_preempt_loop(n) }
 }
+
+/// `n` times `local_irq_save()` + `local_irq_restore()`.
+#[allow(unsafe_code)]
+pub(crate) fn local_irq_save_loop(n: usize) {
+    // SAFETY: Each save is undone by its restore, so the loop leaves the
+    // interrupt state as it found it; allowed in any context.
+    unsafe { helpers::rcu_lab_ref_local_irq_save_loop(n) }
+}

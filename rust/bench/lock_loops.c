@@ -48,3 +48,13 @@ void rcu_lab_ref_spin_lock_irqsave_loop(unsigned long n)
 		spin_unlock_irqrestore(&rcu_lab_ref_spin_lock, flags);
 	}
 }
+
+void rcu_lab_ref_local_irq_save_loop(unsigned long n)
+{
+	unsigned long flags;
+
+	for (; n > 0; n--) {
+		local_irq_save(flags);
+		local_irq_restore(flags);
+	}
+}

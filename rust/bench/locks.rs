@@ -5,17 +5,21 @@
 //! Method, as refscale's `lock` and `lock-irq` types: one thread, an
 //! uncontended lock, `LOOPS` lock+unlock pairs per run, every timed run with
 //! local interrupts disabled (which also keeps the thread on its CPU), one
-//! warm-up run per variant first. Runs of all variants are interleaved,
+//! warm-up run per variant first. The exception is the bare
+//! `local_irq_save()`/`local_irq_restore()` pair: timed with interrupts on,
+//! so that every save really masks them (with them already off, as inside
+//! the other runs, it only reads the flag). Runs of all variants are interleaved,
 //! `RUNS` rounds, and each variant's median is reported, so drift in the
 //! host affects Rust and C alike. The C loops are compiled into this module
 //! with the kernel's inline lock calls (`bench/lock_loops.c`).
 
 use super::{
     c_reference as c,
-    measure::{median, timed_irqs_off as timed, Fixed},
+    measure::{median, timed, timed_irqs_off, Fixed},
     Text,
 };
 use crate::{
+    irq::local_interrupt_disable,
     new_raw_spinlock, new_spinlock,
     sync::{RawSpinLock, SpinLock},
     system,
@@ -38,6 +42,19 @@ struct Variant {
     c: fn(usize),
     /// Takes a `spinlock_t`, which sleeps on PREEMPT_RT: not timed there.
     sleeps_on_rt: bool,
+    /// Timed with interrupts on (else off).
+    irqs_on: bool,
+}
+
+impl Variant {
+    /// Nanoseconds for one run of `f` in this variant's context.
+    fn timed(&self, f: impl FnOnce()) -> u64 {
+        if self.irqs_on {
+            timed(f)
+        } else {
+            timed_irqs_off(f)
+        }
+    }
 }
 
 const VARIANTS: &[Variant] = &[
@@ -50,6 +67,7 @@ const VARIANTS: &[Variant] = &[
         },
         c: c::raw_lock_loop,
         sleeps_on_rt: false,
+        irqs_on: false,
     },
     Variant {
         name: "raw_spin_lock_irqsave",
@@ -60,6 +78,7 @@ const VARIANTS: &[Variant] = &[
         },
         c: c::raw_lock_irqsave_loop,
         sleeps_on_rt: false,
+        irqs_on: false,
     },
     Variant {
         name: "spin_lock",
@@ -70,6 +89,7 @@ const VARIANTS: &[Variant] = &[
         },
         c: c::spin_lock_loop,
         sleeps_on_rt: true,
+        irqs_on: false,
     },
     Variant {
         name: "spin_lock_irqsave",
@@ -80,6 +100,7 @@ const VARIANTS: &[Variant] = &[
         },
         c: c::spin_lock_irqsave_loop,
         sleeps_on_rt: true,
+        irqs_on: false,
     },
     Variant {
         name: "spin_lock(kernel::sync)",
@@ -90,6 +111,18 @@ const VARIANTS: &[Variant] = &[
         },
         c: c::spin_lock_loop,
         sleeps_on_rt: true,
+        irqs_on: false,
+    },
+    Variant {
+        name: "local_irq_save(irqs_on)",
+        rust: |_, n| {
+            for _ in 0..n {
+                drop(local_interrupt_disable());
+            }
+        },
+        c: c::local_irq_save_loop,
+        sleeps_on_rt: false,
+        irqs_on: true,
     },
 ];
 
@@ -103,22 +136,23 @@ pub(super) fn run(out: &mut Text) -> Result {
     let active = |v: &&Variant| !(rt && v.sleeps_on_rt);
 
     for v in VARIANTS.iter().filter(active) {
-        timed(|| (v.rust)(&locks, LOOPS / 10));
-        timed(|| (v.c)(LOOPS / 10));
+        v.timed(|| (v.rust)(&locks, LOOPS / 10));
+        v.timed(|| (v.c)(LOOPS / 10));
     }
     let mut rust = KVec::from_elem(0u64, VARIANTS.len() * RUNS, GFP_KERNEL)?;
     let mut cref = KVec::from_elem(0u64, VARIANTS.len() * RUNS, GFP_KERNEL)?;
     for r in 0..RUNS {
         for (i, v) in VARIANTS.iter().enumerate().filter(|(_, v)| active(v)) {
-            rust[i * RUNS + r] = timed(|| (v.rust)(&locks, LOOPS));
-            cref[i * RUNS + r] = timed(|| (v.c)(LOOPS));
+            rust[i * RUNS + r] = v.timed(|| (v.rust)(&locks, LOOPS));
+            cref[i * RUNS + r] = v.timed(|| (v.c)(LOOPS));
         }
     }
 
     out.line(format_args!("# lock+unlock cost, ns per lock+unlock pair"))?;
     out.line(format_args!(
         "# method: {RUNS} interleaved runs x {LOOPS} loops per variant, median; each run \
-         with local irqs off (as refscale); C loops built in this module"
+         with local irqs off (as refscale), but local_irq_save(irqs_on) with them on; C loops \
+         built in this module"
     ))?;
     out.system_line()?;
     out.line(format_args!("# {:<22} rust_ns c_ns rust/c", "operation"))?;

@@ -45,8 +45,8 @@ rcu_lab_test "unknown case refused, with a dmesg line" \
 # The benchmark runs and reports every Rust/C pair (figures: make run). On
 # PREEMPT_RT the three spinlock_t pairs are not timed (the loops run with
 # interrupts off, where a sleeping lock must not be taken) and say n/a.
-want=5 na=0
-[ "$(rcu_lab_info preempt_model)" = rt ] && want=2 na=3
+want=6 na=0
+[ "$(rcu_lab_info preempt_model)" = rt ] && want=3 na=3
 if echo locks >"$RCU_LAB_DEBUGFS/bench"; then
 	sed 's/^/# bench: /' "$RCU_LAB_DEBUGFS/bench"
 	pairs=$(grep -cE '^[a-z_():]+ +[0-9]+\.[0-9] +[0-9]+\.[0-9] +[0-9]+\.[0-9]{3}$' "$RCU_LAB_DEBUGFS/bench")
