@@ -4,22 +4,29 @@
 //! pointers at a time.
 //!
 //! The design of the kernel's page-block path (5.11, now in
-//! `mm/slab_common.c`), built from rcu_lab's safe types:
+//! `mm/slab_common.c`), built from rcu_lab's safe types, with an enqueue
+//! that costs what 7.3's sheaf path costs:
 //!
-//! * Each CPU has a channel ([`RawSpinLock`], taken with interrupts off):
-//!   an open block being filled, the closed blocks waiting for their grace
-//!   period, and a cache of empty block pages.
-//! * A block is one page holding [`BLOCK_ENTRIES`] object pointers, as the
-//!   kernel's `KVFREE_BULK_MAX_ENTR`. When it is full, or when the drain
-//!   finds it open for longer than the drain delay, it is closed with a
-//!   cookie from `start_poll_synchronize_rcu()`, which starts a grace
-//!   period only when none is already on its way: blocks closed close
-//!   together share one.
-//! * The drain (process context, [`Deferred`]) frees every block whose
-//!   cookie has completed with `kfree_bulk()` and recycles its page; it also
-//!   refills the page caches with `GFP_KERNEL`. Enqueueing never refills a
-//!   cache itself and never queues work: it kicks the drain through a hard
-//!   interrupt hrtimer, as the kernel kicks its refill worker.
+//! * Each CPU has a channel ([`channel`]): an open block, which only that
+//!   CPU fills, with interrupts off and with no lock and no atomic
+//!   read-modify-write per object; and, under a raw spinlock taken once per
+//!   block, the closed blocks waiting for their grace period and a cache of
+//!   empty block pages.
+//! * A block ([`block`]) is one page holding [`BLOCK_ENTRIES`] object
+//!   pointers, as the kernel's `KVFREE_BULK_MAX_ENTR`. Its CPU closes it
+//!   when it is full, with a cookie from `start_poll_synchronize_rcu()`,
+//!   which starts a grace period only when none is already on its way:
+//!   blocks closed close together share one. The drain closes a block that
+//!   stayed open longer than the drain delay from wherever it runs, with a
+//!   compare-exchange, and pays one more grace period for it (its CPU may
+//!   have been adding to it in that instant): no IPI, no per-CPU timer, and
+//!   the blocks of a CPU that went offline are closed the same way.
+//! * The drain ([`drain`], process context, [`Deferred`]) frees every block
+//!   whose cookie has completed with `kfree_bulk()` and recycles its page;
+//!   it also refills the page caches with `GFP_KERNEL`. Enqueueing never
+//!   refills a cache itself and never queues work: once per block it kicks
+//!   the drain through a hard interrupt hrtimer, as the kernel kicks its
+//!   refill worker.
 //! * With no room in a block and no cached page, the object takes the
 //!   emergency path: its own `rcu_head`, queued with `call_rcu()`.
 //! * Cached pages are given back under memory pressure ([`Shrinker`]).
@@ -37,30 +44,27 @@
 //!
 //! See `Documentation/kfree_batching.rst`.
 
-use super::GpState;
 use crate::{
-    deferred::{Deferred, DeferredRun},
+    deferred::Deferred,
     helpers,
     irq::local_interrupt_disable,
-    new_raw_spinlock,
     shrinker::{Shrink, Shrinker},
-    slab::{SlabCache, SlabObj},
-    sync::RawSpinLock,
-    time::Instant,
+    slab::SlabCache,
 };
 use core::{
     marker::PhantomData,
-    ptr::{self, NonNull},
+    ptr::NonNull,
     sync::atomic::{AtomicUsize, Ordering::Relaxed},
 };
-use kernel::{
-    bindings, cpu, new_mutex,
-    page::PAGE_SIZE,
-    prelude::*,
-    str::CString,
-    sync::Mutex,
-    time::{delay::fsleep, Delta},
-};
+use kernel::{bindings, cpu, new_mutex, page::PAGE_SIZE, prelude::*, str::CString, sync::Mutex};
+
+mod block;
+mod channel;
+mod drain;
+
+use block::BlockPage;
+pub(crate) use block::BLOCK_ENTRIES;
+use channel::Channel;
 
 /// Memory that `kfree()` frees, handed over for freeing after a grace
 /// period.
@@ -93,283 +97,6 @@ unsafe impl<T: Send + 'static> KfreeRcu for KBox<super::RcuBox<T>> {
     }
 }
 
-/// Header of a block page.
-#[repr(C)]
-struct BlockHeader {
-    next: *mut Block,
-    gp: GpState,
-    opened: Instant,
-    nr: usize,
-    /// From the engine's block cache (else an atomic page).
-    slab: bool,
-}
-
-/// Object pointers per block page (the kernel's `KVFREE_BULK_MAX_ENTR`).
-pub(crate) const BLOCK_ENTRIES: usize =
-    (PAGE_SIZE - size_of::<BlockHeader>()) / size_of::<*mut c_void>();
-
-/// A page of object pointers.
-#[repr(C)]
-struct Block {
-    h: BlockHeader,
-    ptrs: [*mut c_void; BLOCK_ENTRIES],
-}
-
-kernel::static_assert!(size_of::<Block>() <= PAGE_SIZE);
-
-/// One block page, owned.
-///
-/// # Invariants
-///
-/// `0` points to a page from `rcu_lab_block_page_alloc()` owned by this
-/// value, whose header is initialised; `ptrs[..nr]` are objects (see
-/// [`KfreeRcu`]) owned by the block; `next` is null unless the block is in
-/// a [`BlockList`].
-struct BlockPage(NonNull<Block>);
-
-// SAFETY: A block page is plain memory owned by this value, and the objects
-// it owns are `Send`.
-unsafe impl Send for BlockPage {}
-
-impl BlockPage {
-    /// Makes `p`, a page-sized piece of memory owned by the caller, an
-    /// empty block.
-    ///
-    /// # Safety
-    ///
-    /// `p` must be valid for `size_of::<Block>()` bytes and owned by the
-    /// caller; it comes from the engine's block cache if `slab`, else from
-    /// `rcu_lab_atomic_page_alloc()`.
-    unsafe fn init(p: NonNull<c_void>, slab: bool) -> Self {
-        let b = p.cast::<Block>();
-        // SAFETY: `p` is valid for a `Block` and ours (the caller's
-        // guarantee); writing the header initialises it.
-        unsafe {
-            ptr::write(
-                ptr::addr_of_mut!((*b.as_ptr()).h),
-                BlockHeader {
-                    next: ptr::null_mut(),
-                    gp: GpState::current(),
-                    opened: Instant::now(),
-                    nr: 0,
-                    slab,
-                },
-            )
-        };
-        // INVARIANT: an owned page with an initialised, empty header.
-        Self(b)
-    }
-
-    /// A block in an object of the engine's block cache (4096 bytes).
-    fn from_slab(obj: SlabObj<'_>) -> Self {
-        // SAFETY: The block cache's objects are `PAGE_SIZE` bytes, at least
-        // a `Block` (static assertion); `into_raw` hands it over.
-        unsafe { Self::init(obj.into_raw(), true) }
-    }
-
-    /// The rejected design: a page allocated inline with `GFP_ATOMIC`.
-    fn alloc_atomic() -> Option<Self> {
-        // SAFETY: May be called in any context but NMI; returns a page or
-        // null.
-        let p = NonNull::new(unsafe { helpers::rcu_lab_atomic_page_alloc() })?;
-        // SAFETY: A page is a `Block`'s size, and it is ours.
-        Some(unsafe { Self::init(p, false) })
-    }
-
-    fn h(&self) -> &BlockHeader {
-        // SAFETY: The header is initialised (type invariant).
-        unsafe { &(*self.0.as_ptr()).h }
-    }
-
-    fn h_mut(&mut self) -> &mut BlockHeader {
-        // SAFETY: The header is initialised and owned (type invariant).
-        unsafe { &mut (*self.0.as_ptr()).h }
-    }
-
-    fn len(&self) -> usize {
-        self.h().nr
-    }
-
-    /// Reuses an empty block: opened now.
-    fn reopen(&mut self) {
-        let h = self.h_mut();
-        h.opened = Instant::now();
-    }
-
-    /// Adds an object if the page has room; gives it back if not (callers
-    /// check `len()` against their capacity first, which is at most
-    /// `BLOCK_ENTRIES`, so that does not happen).
-    fn push(&mut self, obj: NonNull<c_void>) -> Result<(), NonNull<c_void>> {
-        let nr = self.h().nr;
-        if nr >= BLOCK_ENTRIES {
-            return Err(obj);
-        }
-        // SAFETY: `nr < BLOCK_ENTRIES`, the page is owned.
-        unsafe { (*self.0.as_ptr()).ptrs[nr] = obj.as_ptr() };
-        // INVARIANT: the block now owns `obj` (given up by `KfreeRcu`).
-        self.h_mut().nr = nr + 1;
-        Ok(())
-    }
-
-    /// Frees the block's objects with `kfree_bulk()`; returns how many.
-    ///
-    /// # Safety
-    ///
-    /// A full grace period must have elapsed since every object was added.
-    unsafe fn free_objects(&mut self) -> usize {
-        let nr = self.h().nr;
-        // SAFETY: `ptrs[..nr]` are slab objects the block owns (type
-        // invariant) whose readers are gone (the caller's guarantee);
-        // `kmem_cache_free_bulk(NULL, ...)` is `kfree_bulk()`.
-        unsafe {
-            bindings::kmem_cache_free_bulk(
-                ptr::null_mut(),
-                nr,
-                ptr::addr_of_mut!((*self.0.as_ptr()).ptrs).cast(),
-            )
-        };
-        // INVARIANT: the objects are gone; the block is empty.
-        self.h_mut().nr = 0;
-        nr
-    }
-}
-
-impl Drop for BlockPage {
-    fn drop(&mut self) {
-        // Only empty blocks are dropped: the engine frees objects first
-        // (`Engine`'s invariant); a non-empty one would leak them.
-        let p = self.0.as_ptr().cast::<c_void>();
-        if self.h().slab {
-            // SAFETY: An object of the engine's block cache, owned (type
-            // invariant): `kfree()` frees objects of any cache. The engine
-            // frees every block before its block cache.
-            unsafe { bindings::kfree(p) }
-        } else {
-            // SAFETY: An atomic page, owned; this is its last use.
-            unsafe { helpers::rcu_lab_atomic_page_free(p) }
-        }
-    }
-}
-
-/// A FIFO of blocks, linked through their headers.
-///
-/// # Invariants
-///
-/// `head` ... `tail` is a chain of `len` blocks linked by `next`, each
-/// owned by the list as a [`BlockPage`] (from `into_raw`-style ownership
-/// transfer in `push_back`); both are null when `len` is 0.
-struct BlockList {
-    head: *mut Block,
-    tail: *mut Block,
-    len: usize,
-}
-
-// SAFETY: The list owns its blocks, which are `Send`.
-unsafe impl Send for BlockList {}
-
-impl BlockList {
-    const fn new() -> Self {
-        Self {
-            head: ptr::null_mut(),
-            tail: ptr::null_mut(),
-            len: 0,
-        }
-    }
-
-    fn push_back(&mut self, b: BlockPage) {
-        let p = core::mem::ManuallyDrop::new(b).0.as_ptr();
-        // SAFETY: `p` is a block we now own; its `next` is null (the
-        // `BlockPage` invariant); the tail, if any, is owned by the list.
-        unsafe {
-            (*p).h.next = ptr::null_mut();
-            if self.tail.is_null() {
-                self.head = p;
-            } else {
-                (*self.tail).h.next = p;
-            }
-        }
-        // INVARIANT: `p` is appended and owned by the list.
-        self.tail = p;
-        self.len += 1;
-    }
-
-    fn pop_front(&mut self) -> Option<BlockPage> {
-        let p = NonNull::new(self.head)?;
-        // SAFETY: `p` is the list's first block (type invariant).
-        unsafe {
-            self.head = (*p.as_ptr()).h.next;
-            (*p.as_ptr()).h.next = ptr::null_mut();
-        }
-        if self.head.is_null() {
-            self.tail = ptr::null_mut();
-        }
-        self.len -= 1;
-        // INVARIANT: ownership of the unlinked block goes to the caller.
-        Some(BlockPage(p))
-    }
-
-    fn front(&self) -> Option<&BlockHeader> {
-        // SAFETY: The first block is owned by the list (type invariant)
-        // and lives as long as the borrow of it.
-        NonNull::new(self.head).map(|p| unsafe { &(*p.as_ptr()).h })
-    }
-
-    /// The last block pushed: in a FIFO of closed blocks, the newest.
-    fn back(&self) -> Option<&BlockHeader> {
-        // SAFETY: The last block is owned by the list (type invariant)
-        // and lives as long as the borrow of it.
-        NonNull::new(self.tail).map(|p| unsafe { &(*p.as_ptr()).h })
-    }
-
-    fn append(&mut self, other: &mut BlockList) {
-        while let Some(b) = other.pop_front() {
-            self.push_back(b);
-        }
-    }
-}
-
-impl Drop for BlockList {
-    fn drop(&mut self) {
-        while self.pop_front().is_some() {}
-    }
-}
-
-/// A CPU's state, under its raw spinlock.
-struct Channel {
-    /// The block being filled.
-    open: Option<BlockPage>,
-    /// Full or timed-out blocks, oldest first, each with its cookie.
-    closed: BlockList,
-    /// Empty pages for new blocks.
-    cache: BlockList,
-    /// Blocks opened since the last refill, and whether an object found no
-    /// page meanwhile: the refill keeps that many pages (twice as many
-    /// after a miss), within `cache_pages ..= cache_pages *
-    /// MAX_DEMAND_FACTOR`, so the cache follows the load.
-    demand: usize,
-    starved: bool,
-    /// Objects queued on this CPU, and those that took the emergency path.
-    queued: usize,
-    emergency: usize,
-    /// Blocks closed on this CPU.
-    closed_blocks: usize,
-}
-
-impl Channel {
-    /// Pages the refill keeps for this channel.
-    fn target(&self, cfg: &Config) -> usize {
-        let want = if self.starved {
-            self.demand * 2
-        } else {
-            self.demand
-        };
-        want.clamp(cfg.cache_pages, cfg.cache_pages * MAX_DEMAND_FACTOR)
-    }
-}
-
-/// How far above `cache_pages` a channel's cache may grow with demand.
-const MAX_DEMAND_FACTOR: usize = 16;
-
 /// Tunables of a [`Engine`].
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Config {
@@ -398,19 +125,6 @@ impl Default for Config {
 
 /// Block caches created so far: each engine's has a name of its own.
 static BLOCK_CACHES: AtomicUsize = AtomicUsize::new(0);
-
-/// How often the drain polls while closed blocks wait for their grace
-/// period (one jiffy at `HZ=250`).
-const POLL_NS: u64 = 4_000_000;
-
-/// What a drain pass left behind.
-#[derive(Default)]
-struct Pending {
-    /// The newest cookie of a closed block still waiting.
-    newest: Option<GpState>,
-    /// Whether a non-empty block is still open.
-    open: bool,
-}
 
 /// Counters of a [`Engine`]; see [`Engine::stats`].
 #[derive(Default)]
@@ -448,8 +162,9 @@ pub(crate) struct Stats {
 }
 
 struct Inner<'a> {
-    /// Before `blocks`: every block is freed before the block cache.
-    cpus: KVec<Pin<KBox<RawSpinLock<Channel>>>>,
+    /// One channel per possible CPU. Before `blocks`: every block is
+    /// freed before the block cache.
+    cpus: KVec<Pin<KBox<Channel>>>,
     /// Where block pages come from (4096-byte objects, `SLAB_NO_MERGE`):
     /// kmemleak scans them, and failslab's `cache-filter` can target them.
     blocks: SlabCache,
@@ -503,7 +218,8 @@ impl<'a> core::ops::Deref for KfreeBatch<'a> {
 /// Every object handed to [`Engine::kfree_rcu`] is owned by exactly one
 /// block (open or closed) of one channel, or queued with `call_rcu()`, until
 /// it is freed; a closed block's cookie was taken after its last object was
-/// added. Dropping the engine frees every object and page (a full
+/// added (for a `stolen` block: its second cookie, taken after the first
+/// completed). Dropping the engine frees every object and page (a full
 /// [`Engine::barrier`]).
 #[pin_data(PinnedDrop)]
 pub(crate) struct Engine<'a> {
@@ -511,7 +227,7 @@ pub(crate) struct Engine<'a> {
     #[pin]
     drain: Deferred<Engine<'a>>,
     /// Held by a drain pass: a barrier's pass waits for the worker's,
-    /// whose freed blocks it could not see.
+    /// whose freed blocks it could not see; only a drain pass frees blocks.
     #[pin]
     draining: Mutex<()>,
     inner: Inner<'a>,
@@ -538,25 +254,7 @@ impl<'a> Engine<'a> {
         let n = cpu::nr_cpu_ids() as usize;
         let mut cpus = KVec::with_capacity(n, GFP_KERNEL)?;
         for _ in 0..n {
-            cpus.push(
-                KBox::pin_init(
-                    new_raw_spinlock!(
-                        Channel {
-                            open: None,
-                            closed: BlockList::new(),
-                            cache: BlockList::new(),
-                            demand: 0,
-                            starved: false,
-                            queued: 0,
-                            emergency: 0,
-                            closed_blocks: 0,
-                        },
-                        "rcu_lab_kfree_batch_channel"
-                    ),
-                    GFP_KERNEL,
-                )?,
-                GFP_KERNEL,
-            )?;
+            cpus.push(KBox::pin_init(Channel::new(), GFP_KERNEL)?, GFP_KERNEL)?;
         }
         let seq = BLOCK_CACHES.fetch_add(1, Relaxed);
         let blocks = SlabCache::new(
@@ -594,62 +292,39 @@ impl<'a> Engine<'a> {
     /// Frees `obj` after a grace period. Any context but NMI, including
     /// hardirq and under a raw spinlock on PREEMPT_RT: it never allocates
     /// (unless [`Config::inline_atomic`]), never sleeps, never takes a
-    /// sleeping lock and never queues work.
+    /// sleeping lock and never queues work. Per object it disables
+    /// interrupts, loads this CPU's open block and stores the pointer and
+    /// the count; once per block it takes this CPU's raw spinlock and kicks
+    /// the drain.
     pub(crate) fn kfree_rcu<O: KfreeRcu + 'a>(&self, obj: O) {
         let p = obj.into_raw();
         let cfg = &self.inner.config;
-        let (mut closed, mut low) = (false, false);
-        let placed = {
+        let slow = {
             let _irq = local_interrupt_disable();
-            let mut ch = self.inner.cpus[cpu::CpuId::current().as_u32() as usize].lock();
-            ch.queued += 1;
-            if ch
-                .open
-                .as_ref()
-                .is_some_and(|b| b.len() >= cfg.block_entries)
-            {
-                if let Some(mut full) = ch.open.take() {
-                    // INVARIANT: the cookie is taken after the last add.
-                    full.h_mut().gp = GpState::start();
-                    ch.closed.push_back(full);
-                    ch.closed_blocks += 1;
-                    closed = true;
-                }
-            }
-            if ch.open.is_none() {
-                ch.open = if cfg.inline_atomic {
-                    self.page_allocated(BlockPage::alloc_atomic())
-                } else {
-                    ch.cache.pop_front().map(|mut b| {
-                        b.reopen();
-                        b
-                    })
-                };
-                if ch.open.is_some() {
-                    ch.demand += 1;
-                } else {
-                    ch.starved = true;
-                }
-                low = ch.cache.len * 2 < ch.target(cfg);
-            }
-            match ch.open.as_mut().map(|b| b.push(p)) {
-                Some(Ok(())) => true,
-                Some(Err(_)) | None => {
-                    ch.emergency += 1;
-                    false
-                }
+            let ch = &self.inner.cpus[cpu::CpuId::current().as_u32() as usize];
+            // SAFETY: This CPU's channel, interrupts off until `_irq` goes;
+            // `block_entries <= BLOCK_ENTRIES` (checked in `new`); `p` was
+            // given up by `into_raw`.
+            match unsafe { ch.push(p, cfg.block_entries) } {
+                Ok(()) => None,
+                // SAFETY: As above.
+                Err(p) => Some(unsafe {
+                    ch.push_slow(p, cfg, || self.page_allocated(BlockPage::alloc_atomic()))
+                }),
             }
         };
-        if !placed {
+        let Some(slow) = slow else { return };
+        if let Err(p) = slow.placed {
             // SAFETY: `p` is an owned, unqueued object whose first bytes may
             // be its `rcu_head` (`KfreeRcu`); the callback frees it. The
             // engine's drop runs `rcu_barrier()`, so it runs before the
             // memory `'a` protects, or the module, goes away.
             unsafe { bindings::call_rcu(p.as_ptr().cast(), Some(emergency_free)) };
         }
-        if closed || (low && !cfg.inline_atomic) {
+        if slow.closed || (slow.low && !cfg.inline_atomic) || slow.placed.is_err() {
             self.drain.now();
         } else {
+            // A new block: the drain closes it if it stays open too long.
             self.drain.later(cfg.drain_delay_ns);
         }
     }
@@ -669,136 +344,15 @@ impl<'a> Engine<'a> {
         self.inner.counters.pages_live.fetch_sub(1, Relaxed);
     }
 
-    /// One pass of the drain: closes blocks open longer than the drain
-    /// delay (all of them with `flush`), frees the objects of closed blocks
-    /// whose grace period has ended, recycles or frees their pages. Returns
-    /// what is left. Sleeps (it calls `cond_resched()` between CPUs).
-    fn drain_once(&self, flush: bool) -> Pending {
-        let _draining = self.draining.lock();
-        let c = &self.inner.counters;
-        let cfg = &self.inner.config;
-        let mut pending = Pending::default();
-        for lock in self.inner.cpus.iter() {
-            let mut ready = BlockList::new();
-            {
-                let mut ch = lock.lock_irqsave();
-                let stale = ch.open.as_ref().is_some_and(|b| {
-                    b.len() > 0 && (flush || b.h().opened.elapsed_ns() >= cfg.drain_delay_ns)
-                });
-                if stale {
-                    if let Some(mut b) = ch.open.take() {
-                        // INVARIANT: cookie after the block's last add.
-                        b.h_mut().gp = GpState::start();
-                        ch.closed.push_back(b);
-                        ch.closed_blocks += 1;
-                    }
-                }
-                while ch.closed.front().is_some_and(|h| h.gp.completed()) {
-                    if let Some(b) = ch.closed.pop_front() {
-                        ready.push_back(b);
-                    }
-                }
-                if let Some(h) = ch.closed.back() {
-                    pending.newest = Some(h.gp);
-                }
-                pending.open |= ch.open.as_ref().is_some_and(|b| b.len() > 0);
-            }
-            let mut spare = BlockList::new();
-            while let Some(mut b) = ready.pop_front() {
-                // SAFETY: The block's cookie has completed, and it was taken
-                // after its last object was added (type invariant).
-                let n = unsafe { b.free_objects() };
-                c.freed_in_blocks.fetch_add(n, Relaxed);
-                spare.push_back(b);
-            }
-            if spare.len > 0 {
-                let mut ch = lock.lock_irqsave();
-                let target = ch.target(cfg);
-                while ch.cache.len < target {
-                    match spare.pop_front() {
-                        Some(b) => ch.cache.push_back(b),
-                        None => break,
-                    }
-                }
-            }
-            while let Some(b) = spare.pop_front() {
-                self.page_freed(b);
-            }
-            crate::task::cond_resched();
-        }
-        pending
-    }
-
-    /// Fills every CPU's page cache with `GFP_KERNEL` pages. Sleeps.
-    fn refill(&self) {
-        let cfg = &self.inner.config;
-        if cfg.inline_atomic {
-            return;
-        }
-        for lock in self.inner.cpus.iter() {
-            let target = {
-                let mut ch = lock.lock_irqsave();
-                let t = ch.target(cfg);
-                ch.demand = 0;
-                ch.starved = false;
-                t
-            };
-            loop {
-                if lock.lock_irqsave().cache.len >= target {
-                    break;
-                }
-                let Some(b) = self
-                    .page_allocated(self.inner.blocks.alloc_noretry().map(BlockPage::from_slab))
-                else {
-                    self.inner.counters.refill_failures.fetch_add(1, Relaxed);
-                    return;
-                };
-                let extra = {
-                    let mut ch = lock.lock_irqsave();
-                    if ch.cache.len < target {
-                        ch.cache.push_back(b);
-                        None
-                    } else {
-                        Some(b)
-                    }
-                };
-                if let Some(b) = extra {
-                    self.page_freed(b);
-                    break;
-                }
-            }
-        }
-    }
-
-    /// Fills every CPU's page cache now, in the caller's context (the
-    /// drain's worker does it too, later). Sleeps.
-    pub(crate) fn fill_caches(&self) {
-        self.refill();
-    }
-
-    /// Closes every open block and waits until every object queued before
-    /// the call is freed, emergency ones included. Sleeps.
-    pub(crate) fn barrier(&self) {
-        while let Some(gp) = self.drain_once(true).newest {
-            // Poll the cookie rather than `cond_synchronize_rcu()`, whose
-            // `synchronize_rcu()` would wait for a grace period of its own,
-            // one more than the blocks need.
-            while !gp.completed() {
-                fsleep(Delta::from_millis(1));
-            }
-        }
-        super::barrier();
-    }
-
     /// The counters now.
     pub(crate) fn stats(&self) -> Stats {
         let c = &self.inner.counters;
         let (mut queued, mut emergency, mut blocks_closed) = (0, 0, 0);
-        for lock in self.inner.cpus.iter() {
-            let ch = lock.lock_irqsave();
-            queued += ch.queued;
-            emergency += ch.emergency;
-            blocks_closed += ch.closed_blocks;
+        for ch in self.inner.cpus.iter() {
+            let (q, e) = ch.counts();
+            queued += q;
+            emergency += e;
+            blocks_closed += ch.locked.lock_irqsave().closed_blocks;
         }
         Stats {
             queued,
@@ -834,21 +388,8 @@ impl ZoneProbe {
     pub(crate) fn pcp_pages(&self) -> usize {
         let _irq = local_interrupt_disable();
         // SAFETY: The probe page is live; interrupts are off.
-        let n = unsafe { helpers::rcu_lab_pcp_count(self.0 .0.as_ptr().cast()) };
+        let n = unsafe { helpers::rcu_lab_pcp_count(self.0.addr()) };
         n.max(0) as usize
-    }
-}
-
-impl DeferredRun for Engine<'_> {
-    fn run(&self) {
-        let pending = self.drain_once(false);
-        self.refill();
-        if pending.newest.is_some() {
-            self.drain
-                .later(POLL_NS.min(self.inner.config.drain_delay_ns));
-        } else if pending.open {
-            self.drain.later(self.inner.config.drain_delay_ns);
-        }
     }
 }
 
@@ -857,15 +398,15 @@ impl Shrink for Engine<'_> {
         self.inner
             .cpus
             .iter()
-            .map(|l| l.lock_irqsave().cache.len)
+            .map(|ch| ch.locked.lock_irqsave().cache.len)
             .sum()
     }
 
     fn scan(&self, nr: usize) -> usize {
         let mut freed = 0;
-        for lock in self.inner.cpus.iter() {
+        for ch in self.inner.cpus.iter() {
             while freed < nr {
-                let Some(b) = lock.lock_irqsave().cache.pop_front() else {
+                let Some(b) = ch.locked.lock_irqsave().cache.pop_front() else {
                     break;
                 };
                 self.page_freed(b);
@@ -882,13 +423,12 @@ impl PinnedDrop for Engine<'_> {
     fn drop(self: Pin<&mut Self>) {
         self.drain.stop();
         self.barrier();
-        for lock in self.inner.cpus.iter() {
-            let (open, mut cache) = {
-                let mut ch = lock.lock_irqsave();
-                let mut cache = BlockList::new();
-                cache.append(&mut ch.cache);
-                (ch.open.take(), cache)
-            };
+        for ch in self.inner.cpus.iter() {
+            // SAFETY: `Pin<&mut Self>`: nobody else holds the engine, so no
+            // enqueue runs or can begin.
+            let open = unsafe { ch.take_open() };
+            let mut cache =
+                core::mem::replace(&mut ch.locked.lock_irqsave().cache, block::BlockList::new());
             // `barrier` emptied every block; what is left are empty pages.
             if let Some(b) = open {
                 self.page_freed(b);

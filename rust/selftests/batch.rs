@@ -38,6 +38,12 @@ pub(super) const CASES: &[Case] = &[
         run: shrinker,
     },
     Case {
+        name: "batch_hotplug",
+        negative: false,
+        about: "engine: objects in the open block of a CPU taken offline; all freed, CPU back",
+        run: hotplug,
+    },
+    Case {
         name: "batch_alloc_fail",
         negative: false,
         about:
@@ -220,6 +226,60 @@ fn shrinker() -> Result<Outcome> {
         format_args!(
             "cached pages {} (want {}), shrinker freed {} leaving {}, refilled to {}",
             before, want, freed, after, refilled
+        ),
+    )
+}
+
+/// Objects wait in the open block of the last online CPU, which then goes
+/// offline (as `echo 0 > /sys/devices/system/cpu/cpuN/online` does): the
+/// drain must close that block from another CPU and free every object;
+/// the CPU comes back online afterwards, and takes objects again.
+fn hotplug() -> Result<Outcome> {
+    const N: usize = BLOCK_ENTRIES / 2;
+    let cpu = system::online_cpus().saturating_sub(1);
+    if cpu == 0 {
+        return Outcome::new(false, format_args!("needs 2 online CPUs"));
+    }
+    let batch = Arc::new(KfreeBatch::new(c"hotplug", Config::default())?, GFP_KERNEL)?;
+    batch.fill_caches();
+    let b = batch.clone();
+    task::KThread::run(c"hotplug", Some(cpu), move || -> Result {
+        for i in 0..N {
+            b.kfree_rcu(obj(i)?);
+        }
+        Ok(())
+    })??;
+    let before = batch.stats();
+    system::set_cpu_online(cpu, false)?;
+    batch.barrier();
+    let offline = batch.stats();
+    let back = system::set_cpu_online(cpu, true);
+    // Once back, the CPU uses the engine as before.
+    let b = batch.clone();
+    let again = back.and_then(|()| {
+        task::KThread::run(c"hotplug", Some(cpu), move || -> Result {
+            for i in 0..N {
+                b.kfree_rcu(obj(i)?);
+            }
+            Ok(())
+        })?
+    });
+    batch.barrier();
+    Outcome::new(
+        before.freed_in_blocks + before.emergency < N
+            && offline.freed_in_blocks + offline.emergency == N
+            && again.is_ok()
+            && all_freed(&batch, 2 * N),
+        format_args!(
+            "{} objects in CPU {}'s open block ({} freed before it went offline); offline: {} \
+             freed in blocks, {} by call_rcu; online again: {:?}, {} more freed",
+            N,
+            cpu,
+            before.freed_in_blocks + before.emergency,
+            offline.freed_in_blocks,
+            offline.emergency,
+            again.err(),
+            batch.stats().freed_in_blocks + batch.stats().emergency - N
         ),
     )
 }

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The per-CPU channel: the open block its CPU fills with no lock and no
+//! atomic read-modify-write, and, under a lock taken once per block, the
+//! closed blocks and the cache of empty pages.
+//!
+//! Who touches what:
+//!
+//! * `open` is set and filled only by its own CPU, with interrupts off (so
+//!   no other context on that CPU runs meanwhile, NMIs aside). That CPU
+//!   closes the block when it is full, with a compare-exchange to null;
+//!   the drain closes a block that stayed open too long with a
+//!   compare-exchange of its own, from any CPU, which also closes the
+//!   blocks of a CPU that went offline. Whichever exchange wins owns the
+//!   block. A block the drain took may still be written by its CPU, inside
+//!   the interrupt-disabled section that had loaded it: it is marked
+//!   `stolen`, and its first grace period only waits for that section to
+//!   end (an interrupt-disabled region is an RCU reader); a second one,
+//!   started after the first ended, waits for the objects' readers. A
+//!   block its own CPU closed needs one.
+//! * `queued` and `emergency` are written only by their CPU with
+//!   interrupts off (a load and a store, not a locked increment) and read
+//!   by [`Channel::counts`].
+//! * [`Locked`] is taken by the owner once per block (interrupts already
+//!   off) and by the drain, the refill and the shrinker with
+//!   `lock_irqsave()`.
+
+use super::{
+    block::{Block, BlockList, BlockPage},
+    Config,
+};
+use crate::{new_raw_spinlock, rcu::GpState, sync::RawSpinLock};
+use core::{
+    ptr::{self, NonNull},
+    sync::atomic::{
+        AtomicPtr, AtomicUsize,
+        Ordering::{Acquire, Relaxed, Release},
+    },
+};
+use kernel::prelude::*;
+
+/// How far above `cache_pages` a channel's cache may grow with demand.
+pub(super) const MAX_DEMAND_FACTOR: usize = 16;
+
+/// A CPU's blocks and pages under its lock.
+pub(super) struct Locked {
+    /// Full or timed-out blocks, oldest first, each with its cookie.
+    pub(super) closed: BlockList,
+    /// Empty pages for new blocks.
+    pub(super) cache: BlockList,
+    /// Blocks opened since the last refill, and whether an object found no
+    /// page meanwhile: the refill keeps that many pages (twice as many
+    /// after a miss), within `cache_pages ..= cache_pages *
+    /// MAX_DEMAND_FACTOR`, so the cache follows the load.
+    pub(super) demand: usize,
+    pub(super) starved: bool,
+    /// Blocks closed on this CPU.
+    pub(super) closed_blocks: usize,
+}
+
+impl Locked {
+    /// Pages the refill keeps for this channel.
+    pub(super) fn target(&self, cfg: &Config) -> usize {
+        let want = if self.starved {
+            self.demand * 2
+        } else {
+            self.demand
+        };
+        want.clamp(cfg.cache_pages, cfg.cache_pages * MAX_DEMAND_FACTOR)
+    }
+}
+
+/// What the slow path of an enqueue did.
+pub(super) struct Slow {
+    /// `Err(obj)`: no page for a new block; the object is the caller's.
+    pub(super) placed: Result<(), NonNull<c_void>>,
+    /// A full block was closed.
+    pub(super) closed: bool,
+    /// The page cache is below half its target.
+    pub(super) low: bool,
+}
+
+/// One CPU's channel.
+///
+/// # Invariants
+///
+/// `open` is null or a block given up with [`BlockPage::into_raw`],
+/// owned by the channel, whose entries only this channel's CPU writes
+/// (with interrupts off) while it is there; a block taken out of `open`
+/// by any CPU but its own is marked `stolen`.
+#[pin_data]
+pub(super) struct Channel {
+    open: AtomicPtr<Block>,
+    queued: AtomicUsize,
+    emergency: AtomicUsize,
+    #[pin]
+    pub(super) locked: RawSpinLock<Locked>,
+}
+
+// SAFETY: The blocks are plain memory whose objects are `Send`, and every
+// field is an atomic or under the lock.
+unsafe impl Send for Channel {}
+// SAFETY: Shared access goes through atomics (owner-only writes, see the
+// module doc) and the lock.
+unsafe impl Sync for Channel {}
+
+/// Increments a counter only one CPU writes: a load and a store.
+fn bump(c: &AtomicUsize) {
+    c.store(c.load(Relaxed) + 1, Relaxed);
+}
+
+impl Channel {
+    pub(super) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            open: AtomicPtr::new(ptr::null_mut()),
+            queued: AtomicUsize::new(0),
+            emergency: AtomicUsize::new(0),
+            locked <- new_raw_spinlock!(
+                Locked {
+                    closed: BlockList::new(),
+                    cache: BlockList::new(),
+                    demand: 0,
+                    starved: false,
+                    closed_blocks: 0,
+                },
+                "rcu_lab_kfree_batch_channel"
+            ),
+        })
+    }
+
+    /// The fast path: counts the object and appends it to the open block
+    /// if it has room (fewer than `cap` entries); gives it back if not.
+    ///
+    /// # Safety
+    ///
+    /// Called on this channel's CPU with interrupts disabled; `cap <=
+    /// BLOCK_ENTRIES`; `obj` is given up ([`super::KfreeRcu`]).
+    pub(super) unsafe fn push(
+        &self,
+        obj: NonNull<c_void>,
+        cap: usize,
+    ) -> Result<(), NonNull<c_void>> {
+        bump(&self.queued);
+        let Some(b) = NonNull::new(self.open.load(Relaxed)) else {
+            return Err(obj);
+        };
+        // SAFETY: `b` is this CPU's open block (type invariant: the drain
+        // only ever swaps it out, never frees it while this
+        // interrupt-disabled section can still use it), interrupts are off
+        // (the caller's guarantee).
+        unsafe { Block::push_owned(b, obj, cap) }
+    }
+
+    /// The slow path, once per block: closes the full open block (unless
+    /// the drain took it meanwhile), opens a new one from the page cache,
+    /// or from `fresh()` with [`Config::inline_atomic`], and adds `obj` to
+    /// it.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Channel::push`], whose failure for `obj` led here.
+    pub(super) unsafe fn push_slow(
+        &self,
+        obj: NonNull<c_void>,
+        cfg: &Config,
+        fresh: impl FnOnce() -> Option<BlockPage>,
+    ) -> Slow {
+        let cur = self.open.load(Relaxed);
+        let mut full = None;
+        if let Some(b) = NonNull::new(cur) {
+            if self
+                .open
+                .compare_exchange(cur, ptr::null_mut(), Relaxed, Relaxed)
+                .is_ok()
+            {
+                // SAFETY: The exchange made this CPU the block's only owner;
+                // its last entry was written by this CPU, before this.
+                let mut b = unsafe { BlockPage::from_raw(b) };
+                // INVARIANT: the cookie is taken after the last add.
+                b.h_mut().gp = GpState::start();
+                full = Some(b);
+            }
+        }
+        let new = if cfg.inline_atomic { fresh() } else { None };
+        let closed = full.is_some();
+        let mut l = self.locked.lock();
+        if let Some(b) = full {
+            l.closed.push_back(b);
+            l.closed_blocks += 1;
+        }
+        let new = new.or_else(|| {
+            if cfg.inline_atomic {
+                None
+            } else {
+                l.cache.pop_front()
+            }
+        });
+        let Some(mut b) = new else {
+            l.starved = true;
+            bump(&self.emergency);
+            return Slow {
+                placed: Err(obj),
+                closed,
+                low: true,
+            };
+        };
+        l.demand += 1;
+        let low = l.cache.len * 2 < l.target(cfg);
+        drop(l);
+        b.reopen();
+        // An empty block has room for one (`block_entries >= 1`).
+        let placed = b.push(obj);
+        // INVARIANT: an owned block, published for this CPU only; the
+        // release orders its header before the drain's acquire load.
+        self.open.store(b.into_raw().as_ptr(), Release);
+        Slow {
+            placed,
+            closed,
+            low,
+        }
+    }
+
+    /// The drain's side: takes the open block if it holds objects and was
+    /// opened at least `delay_ns` ago (any age with `flush`). The block
+    /// comes back `stolen`, with a cookie taken after the exchange. Any
+    /// context; the caller serialises drain passes.
+    pub(super) fn steal(&self, flush: bool, delay_ns: u64) -> Option<BlockPage> {
+        let b = NonNull::new(self.open.load(Acquire))?;
+        // SAFETY: Only a drain pass frees blocks, and the caller's pass is
+        // the only one: a block in `open` now stays allocated during the
+        // call even if its CPU closes it meanwhile.
+        let (nr, opened) = unsafe { Block::peek(b) };
+        if nr == 0 || (!flush && opened.elapsed_ns() < delay_ns) {
+            return None;
+        }
+        self.open
+            .compare_exchange(b.as_ptr(), ptr::null_mut(), Acquire, Relaxed)
+            .ok()?;
+        // SAFETY: The exchange made the caller the block's owner; its CPU
+        // may finish an add it began before: `stolen` makes the drain wait
+        // for that (type invariant).
+        let mut b = unsafe { BlockPage::from_raw(b) };
+        b.h_mut().stolen = true;
+        b.h_mut().gp = GpState::start();
+        Some(b)
+    }
+
+    /// Whether the open block holds objects. Any context; the caller
+    /// serialises drain passes (see [`Channel::steal`]).
+    pub(super) fn open_nonempty(&self) -> bool {
+        NonNull::new(self.open.load(Acquire)).is_some_and(|b| {
+            // SAFETY: As in `steal`.
+            unsafe { Block::peek(b) }.0 > 0
+        })
+    }
+
+    /// Takes the open block for good.
+    ///
+    /// # Safety
+    ///
+    /// No enqueue can run on this channel any more, nor begin (the engine
+    /// is being dropped).
+    pub(super) unsafe fn take_open(&self) -> Option<BlockPage> {
+        let b = NonNull::new(self.open.swap(ptr::null_mut(), Acquire))?;
+        // SAFETY: No CPU can be adding to it (the caller's guarantee), so
+        // the swap made the caller its only owner.
+        Some(unsafe { BlockPage::from_raw(b) })
+    }
+
+    /// Objects queued on this CPU, and those that took the emergency path.
+    pub(super) fn counts(&self) -> (usize, usize) {
+        (self.queued.load(Relaxed), self.emergency.load(Relaxed))
+    }
+}

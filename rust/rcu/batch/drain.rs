@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The drain: closes blocks left open, frees blocks whose grace period has
+//! ended, recycles their pages and refills the page caches. Process
+//! context (the engine's [`Deferred`] worker, or a caller's barrier).
+//!
+//! [`Deferred`]: crate::deferred::Deferred
+
+use super::{block::BlockList, Engine};
+use crate::{deferred::DeferredRun, rcu::GpState};
+use core::sync::atomic::Ordering::Relaxed;
+use kernel::time::{delay::fsleep, Delta};
+
+/// How often the drain polls while closed blocks wait for their grace
+/// period (one jiffy at `HZ=250`).
+const POLL_NS: u64 = 4_000_000;
+
+/// What a drain pass left behind.
+#[derive(Default)]
+pub(super) struct Pending {
+    /// The newest cookie of a closed block still waiting.
+    newest: Option<GpState>,
+    /// Whether a non-empty block is still open.
+    open: bool,
+}
+
+impl Engine<'_> {
+    /// One pass of the drain: closes blocks open longer than the drain
+    /// delay (all non-empty ones with `flush`), gives a block it closed
+    /// (`stolen`) a second cookie once its first has completed, frees the
+    /// objects of closed blocks whose grace period has ended, and recycles
+    /// or frees their pages. Returns what is left. Sleeps (it calls
+    /// `cond_resched()` between CPUs).
+    fn drain_once(&self, flush: bool) -> Pending {
+        let _draining = self.draining.lock();
+        let c = &self.inner.counters;
+        let cfg = &self.inner.config;
+        let mut pending = Pending::default();
+        for ch in self.inner.cpus.iter() {
+            let stolen = ch.steal(flush, cfg.drain_delay_ns);
+            let mut ready = BlockList::new();
+            {
+                let mut l = ch.locked.lock_irqsave();
+                if let Some(b) = stolen {
+                    l.closed.push_back(b);
+                    l.closed_blocks += 1;
+                }
+                while l.closed.front().is_some_and(|h| h.gp.completed()) {
+                    let Some(mut b) = l.closed.pop_front() else {
+                        break;
+                    };
+                    if b.h().stolen {
+                        // Its CPU's last add is done and visible now; the
+                        // objects' readers need a grace period from here.
+                        // A fresh cookie is never complete: the loop ends.
+                        // INVARIANT: the second cookie, after the first.
+                        let h = b.h_mut();
+                        h.stolen = false;
+                        h.gp = GpState::start();
+                        l.closed.push_back(b);
+                    } else {
+                        ready.push_back(b);
+                    }
+                }
+                if let Some(h) = l.closed.back() {
+                    pending.newest = Some(h.gp);
+                }
+            }
+            pending.open |= ch.open_nonempty();
+            let mut spare = BlockList::new();
+            while let Some(mut b) = ready.pop_front() {
+                // SAFETY: The block's cookie has completed, and it was taken
+                // after its last object was added (type invariant).
+                let n = unsafe { b.free_objects() };
+                c.freed_in_blocks.fetch_add(n, Relaxed);
+                spare.push_back(b);
+            }
+            if spare.len > 0 {
+                let mut l = ch.locked.lock_irqsave();
+                let target = l.target(cfg);
+                while l.cache.len < target {
+                    match spare.pop_front() {
+                        Some(b) => l.cache.push_back(b),
+                        None => break,
+                    }
+                }
+            }
+            while let Some(b) = spare.pop_front() {
+                self.page_freed(b);
+            }
+            crate::task::cond_resched();
+        }
+        pending
+    }
+
+    /// Fills every CPU's page cache with `GFP_KERNEL` pages. Sleeps.
+    fn refill(&self) {
+        let cfg = &self.inner.config;
+        if cfg.inline_atomic {
+            return;
+        }
+        for ch in self.inner.cpus.iter() {
+            let target = {
+                let mut l = ch.locked.lock_irqsave();
+                let t = l.target(cfg);
+                l.demand = 0;
+                l.starved = false;
+                t
+            };
+            loop {
+                if ch.locked.lock_irqsave().cache.len >= target {
+                    break;
+                }
+                let Some(b) = self.page_allocated(
+                    self.inner
+                        .blocks
+                        .alloc_noretry()
+                        .map(super::BlockPage::from_slab),
+                ) else {
+                    self.inner.counters.refill_failures.fetch_add(1, Relaxed);
+                    return;
+                };
+                let extra = {
+                    let mut l = ch.locked.lock_irqsave();
+                    if l.cache.len < target {
+                        l.cache.push_back(b);
+                        None
+                    } else {
+                        Some(b)
+                    }
+                };
+                if let Some(b) = extra {
+                    self.page_freed(b);
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Fills every CPU's page cache now, in the caller's context (the
+    /// drain's worker does it too, later). Sleeps.
+    pub(crate) fn fill_caches(&self) {
+        self.refill();
+    }
+
+    /// Closes every open block and waits until every object queued before
+    /// the call is freed, emergency ones included. Sleeps.
+    pub(crate) fn barrier(&self) {
+        while let Some(gp) = self.drain_once(true).newest {
+            // Poll the cookie rather than `cond_synchronize_rcu()`, whose
+            // `synchronize_rcu()` would wait for a grace period of its own,
+            // one more than the blocks need.
+            while !gp.completed() {
+                fsleep(Delta::from_millis(1));
+            }
+        }
+        crate::rcu::barrier();
+    }
+}
+
+impl DeferredRun for Engine<'_> {
+    fn run(&self) {
+        let pending = self.drain_once(false);
+        self.refill();
+        if pending.newest.is_some() {
+            self.drain
+                .later(POLL_NS.min(self.inner.config.drain_delay_ns));
+        } else if pending.open {
+            self.drain.later(self.inner.config.drain_delay_ns);
+        }
+    }
+}
