@@ -1,7 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Experiments: one per LKML question, each in a file (or folder) of its own
-//! named for the question, built from the safe types only.
+//! named for the question, built from the safe types only; and the floor
+//! they share, written once.
+//!
+//! An experiment is its logic and its table of variants ([`Spec`]): its
+//! parameters are a struct declared with [`params!`], its variants and
+//! result fields tables for [`Run::rounds`]. Everything else comes from
+//! here: the debugfs files, the memory check before a run, running variants
+//! over rotating rounds with medians, counts against an idle baseline, the
+//! result rows, per-CPU load threads, stopping on a fatal signal, and the
+//! one-line dmesg summary.
 //!
 //! Every experiment gets the same debugfs directory,
 //! `/sys/kernel/debug/rcu_lab/<name>/`:
@@ -13,9 +22,16 @@
 //!   nothing and fails with `EINVAL` and a rate-limited dmesg line.
 //! * `run`: write `1` to run the experiment with the current parameters, in
 //!   the writer's context; the write returns when it is done (its error if
-//!   it failed). A second run while one is in progress fails with `EBUSY`.
-//!   While a run is in progress the open file pins the module, so `rmmod`
-//!   fails with `EWOULDBLOCK` instead of pulling the code away.
+//!   it failed). A run whose worst-case memory (worked out from its
+//!   parameters before anything is allocated) exceeds half of the memory
+//!   available is refused with `ENOMEM`. A fatal signal to the writer
+//!   (`SIGKILL`, or `SIGINT`/`SIGTERM` to a shell's `echo`) stops the run
+//!   within about a second: its threads are joined, its objects freed,
+//!   and `results` keeps what was measured with a line saying it stopped;
+//!   the write fails with `EINTR`. A second run while one is in progress
+//!   fails with `EBUSY`. While a run is in progress the open file pins the
+//!   module, so `rmmod` fails instead of pulling the code away: stopping
+//!   a run is the signal's job.
 //! * `results`: the last run's results: `#` comment lines (what was measured
 //!   and how) and rows of `key=value` fields, in a format that only grows
 //!   new keys.
@@ -30,16 +46,28 @@
 use crate::{
     debugfs::{Dir, FileOps},
     print::pr_warn_ratelimited,
+    system, task,
     text::Text,
+    time::Instant,
 };
-use core::fmt;
-use kernel::{new_mutex, prelude::*, str::CString, sync::Arc, sync::Mutex};
+use core::{
+    fmt,
+    sync::atomic::{AtomicBool, Ordering::Relaxed},
+};
+use kernel::{
+    new_mutex,
+    prelude::*,
+    str::CString,
+    sync::Arc,
+    sync::Mutex,
+    time::{delay::fsleep, Delta},
+};
 
 pub(crate) mod kfree_batching;
 
-/// One parameter of an experiment.
+/// One parameter of an experiment, as [`params!`] declares it.
 pub(crate) struct Param {
-    /// The key in `params`.
+    /// The key in `params` (the field's name).
     pub(crate) name: &'static str,
     /// Default value.
     pub(crate) default: u64,
@@ -51,33 +79,484 @@ pub(crate) struct Param {
     pub(crate) about: &'static str,
 }
 
-/// An experiment: its parameters and the code that runs it.
-pub(crate) struct Experiment {
-    /// Directory name under `/sys/kernel/debug/rcu_lab/`.
-    pub(crate) name: &'static CStr,
-    /// Its parameters, in the order `params` lists them.
-    pub(crate) params: &'static [Param],
-    /// Runs it with `values` (one per parameter, each within its range),
-    /// writes the results to `out` and returns the one-line summary.
-    pub(crate) run: fn(&Values<'_>, &mut Text) -> Result<CString>,
+/// An experiment's parameters: a struct with one `u64` field per
+/// parameter, declared with [`params!`].
+pub(crate) trait Params: Sized + 'static {
+    /// Every parameter, in field order.
+    const TABLE: &'static [Param];
+
+    /// The struct from one value per parameter, in [`Params::TABLE`]
+    /// order, each within its range.
+    fn from_values(values: &[u64]) -> Self;
 }
 
-/// The parameter values of one run.
-pub(crate) struct Values<'a> {
+/// Declares an experiment's parameters: a struct with one `u64` field per
+/// parameter and its [`Params`] table. A parameter is a field, so code that
+/// misspells one does not compile; a default outside its range does not
+/// either.
+///
+/// ```ignore
+/// params! {
+///     pub(crate) struct Load {
+///         threads: 1..=64 = 2, "load threads";
+///         objects: 1..=1_000_000 = 2000, "objects per loop and thread";
+///     }
+/// }
+/// ```
+macro_rules! params {
+    ($vis:vis struct $name:ident {
+        $($field:ident : $min:literal ..= $max:literal = $default:literal, $about:literal;)*
+    }) => {
+        /// The experiment's parameters (`params` in its debugfs directory).
+        #[derive(Clone, Copy)]
+        $vis struct $name {
+            $(#[doc = $about] pub(crate) $field: u64,)*
+        }
+
+        impl $crate::experiments::Params for $name {
+            const TABLE: &'static [$crate::experiments::Param] = &[$(
+                $crate::experiments::Param {
+                    name: stringify!($field),
+                    default: $default,
+                    min: $min,
+                    max: $max,
+                    about: $about,
+                },
+            )*];
+
+            fn from_values(values: &[u64]) -> Self {
+                const { $(assert!($min <= $default && $default <= $max);)* };
+                let mut v = values.iter().copied();
+                Self { $($field: v.next().unwrap_or($default),)* }
+            }
+        }
+    };
+}
+pub(crate) use params;
+
+/// An experiment: its name, parameters, worst-case memory and logic.
+pub(crate) trait Spec: 'static {
+    /// Directory name under `/sys/kernel/debug/rcu_lab/`.
+    const NAME: &'static CStr;
+    /// Its parameters.
+    type Params: Params;
+
+    /// The most memory, in bytes, a run with `p` can hold at once. A run
+    /// that needs more than half of the memory available is refused before
+    /// it starts. Sleeps.
+    fn peak_bytes(p: &Self::Params) -> Result<u64>;
+
+    /// Runs it: writes what it measured to `run` and returns the summary
+    /// (the dmesg line after the parameters). Sleeps.
+    fn run(p: &Self::Params, run: &mut Run) -> Result<CString>;
+}
+
+/// An experiment, with its types erased, as the debugfs files use it.
+pub(crate) struct Experiment {
+    name: &'static CStr,
+    params: &'static [Param],
+    peak_bytes: fn(&[u64]) -> Result<u64>,
+    run: fn(&[u64], &mut Run) -> Result<CString>,
+}
+
+fn peak_bytes_of<S: Spec>(values: &[u64]) -> Result<u64> {
+    S::peak_bytes(&S::Params::from_values(values))
+}
+
+fn run_of<S: Spec>(values: &[u64], run: &mut Run) -> Result<CString> {
+    S::run(&S::Params::from_values(values), run)
+}
+
+impl Experiment {
+    /// The experiment `S`.
+    pub(crate) const fn of<S: Spec>() -> Self {
+        Self {
+            name: S::NAME,
+            params: S::Params::TABLE,
+            peak_bytes: peak_bytes_of::<S>,
+            run: run_of::<S>,
+        }
+    }
+}
+
+/// Every experiment, in the order the report shows them.
+static EXPERIMENTS: &[Experiment] = &[Experiment::of::<kfree_batching::KfreeBatching>()];
+
+/// How a run is going: whether it must stop, and why.
+///
+/// The writer's context polls its own signals ([`Control::check`], and
+/// while load threads run, [`Control::threads`] every 100 ms); the load
+/// threads read [`Control::stopping`] and end early when it turns true.
+pub(crate) struct Control {
+    stop: AtomicBool,
+    signalled: AtomicBool,
+}
+
+impl Control {
+    fn new() -> Self {
+        Self {
+            stop: AtomicBool::new(false),
+            signalled: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the run is stopping: load threads end their loops early.
+    /// Any context.
+    pub(crate) fn stopping(&self) -> bool {
+        self.stop.load(Relaxed)
+    }
+
+    /// Tells the load threads to stop (a thread that failed does this, so
+    /// the others do not go on for nothing). Any context.
+    pub(crate) fn stop(&self) {
+        self.stop.store(true, Relaxed);
+    }
+
+    /// In the writer's context: notes a fatal signal to the writer.
+    fn poll(&self) {
+        if task::fatal_signal_pending() {
+            self.signalled.store(true, Relaxed);
+            self.stop();
+        }
+    }
+
+    /// `Err(EINTR)` once the writer has a fatal signal. Call it in the
+    /// writer's context between steps.
+    pub(crate) fn check(&self) -> Result {
+        self.poll();
+        if self.signalled.load(Relaxed) {
+            Err(EINTR)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Runs `f(0)`, ..., `f(n - 1)` on `n` kernel threads named
+    /// `rcu_lab/<name>` (thread `i` on CPU `i % online CPUs`, as rcuscale
+    /// binds its threads), and waits for them while watching the writer's
+    /// signals: a fatal one makes [`Control::stopping`] true, which `f`
+    /// must read between steps. `Err(EINTR)` if the writer was signalled.
+    /// Sleeps.
+    pub(crate) fn threads<F: Fn(usize) + Sync>(&self, name: &CStr, n: usize, f: &F) -> Result {
+        let cpus = Some(system::online_cpus());
+        task::scoped(name, n, cpus, f, &mut || self.poll())?;
+        self.check()
+    }
+
+    /// Sleeps `us` microseconds, or until the writer gets a fatal signal
+    /// (`Err(EINTR)`). Sleeps.
+    pub(crate) fn sleep_us(&self, us: u64) -> Result {
+        let end = Instant::now();
+        loop {
+            self.check()?;
+            let done = end.elapsed_us();
+            if done >= us {
+                return Ok(());
+            }
+            fsleep(Delta::from_micros((us - done).min(10_000) as i64));
+        }
+    }
+}
+
+/// A variant of an experiment: its name in the results and its value.
+pub(crate) struct Variant<V> {
+    /// The `variant=` field of its rows.
+    pub(crate) name: &'static str,
+    /// What the experiment's measure function gets.
+    pub(crate) v: V,
+}
+
+/// What a result field reports of a run's measurement `M`.
+pub(crate) enum Stat<M> {
+    /// A figure (`None`: not observable here, printed `-`); the median row
+    /// gives its median over the rounds (`-` if a round had none).
+    Value(fn(&M) -> Option<u64>),
+    /// An event count over the run, with the same count over an idle
+    /// interval as long right after it (`None`: no idle interval). Fields
+    /// `<name>`, `idle_<name>` and `net_<name>` = the count less the idle
+    /// one, never below 0. The median row gives the median of the rounds'
+    /// net counts with their spread (`net_<name>_min`, `net_<name>_max`)
+    /// and `<name>_noise`: `swamped` when the idle baseline drowns the
+    /// signal (a round's idle interval saw more than its run, or the idle
+    /// counts vary over the rounds by at least the net median), else `ok`.
+    Count {
+        /// The count over the run.
+        run: fn(&M) -> u64,
+        /// The count over the idle interval.
+        idle: fn(&M) -> Option<u64>,
+    },
+}
+
+/// One result field: its name, what it reports, and whether the summary
+/// line shows it (`Some(unit)`: "<median> <unit>", a count's net median).
+pub(crate) struct Field<M> {
+    /// The key in the result rows.
+    pub(crate) name: &'static str,
+    /// What it reports.
+    pub(crate) stat: Stat<M>,
+    /// Its unit in the dmesg summary, if it is shown there.
+    pub(crate) summary: Option<&'static str>,
+}
+
+/// The median (the lower middle one) of `v`, which it sorts.
+pub(crate) fn median(v: &mut [u64]) -> Option<u64> {
+    v.sort_unstable();
+    v.get(v.len().checked_sub(1)? / 2).copied()
+}
+
+/// A count's statistics over the rounds.
+struct CountStats {
+    run: u64,
+    idle: Option<u64>,
+    net: Option<(u64, u64, u64)>,
+    swamped: bool,
+}
+
+/// What a field gives the median row.
+enum Cell {
+    Value(Option<u64>),
+    Count(CountStats),
+}
+
+impl<M> Field<M> {
+    /// The cell of the rounds `ms` (at least one).
+    fn cell(&self, ms: &[M]) -> Result<Cell> {
+        let mut v = KVec::with_capacity(ms.len(), GFP_KERNEL)?;
+        Ok(match &self.stat {
+            Stat::Value(get) => {
+                let mut all = true;
+                for m in ms {
+                    match get(m) {
+                        Some(x) => v.push(x, GFP_KERNEL)?,
+                        None => all = false,
+                    }
+                }
+                Cell::Value(if all { median(&mut v) } else { None })
+            }
+            Stat::Count { run, idle } => {
+                let mut idles = KVec::with_capacity(ms.len(), GFP_KERNEL)?;
+                let mut nets = KVec::with_capacity(ms.len(), GFP_KERNEL)?;
+                let mut below = false;
+                for m in ms {
+                    v.push(run(m), GFP_KERNEL)?;
+                    if let Some(i) = idle(m) {
+                        idles.push(i, GFP_KERNEL)?;
+                        nets.push(run(m).saturating_sub(i), GFP_KERNEL)?;
+                        below |= run(m) < i;
+                    }
+                }
+                let complete = idles.len() == ms.len();
+                let (imin, imax) = (
+                    idles.iter().copied().min().unwrap_or(0),
+                    idles.iter().copied().max().unwrap_or(0),
+                );
+                let net = if complete {
+                    let (lo, hi) = (
+                        nets.iter().copied().min().unwrap_or(0),
+                        nets.iter().copied().max().unwrap_or(0),
+                    );
+                    median(&mut nets).map(|m| (m, lo, hi))
+                } else {
+                    None
+                };
+                Cell::Count(CountStats {
+                    run: median(&mut v).unwrap_or(0),
+                    idle: if complete { median(&mut idles) } else { None },
+                    swamped: net
+                        .is_some_and(|(m, _, _)| below || (ms.len() > 1 && imax - imin >= m)),
+                    net,
+                })
+            }
+        })
+    }
+}
+
+/// An optional number as a results field: the number or `-`.
+pub(crate) struct Opt<T>(pub(crate) Option<T>);
+
+impl<T: fmt::Display> fmt::Display for Opt<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some(v) => write!(f, "{v}"),
+            None => f.write_str("-"),
+        }
+    }
+}
+
+/// One result row's fields for one round's measurement.
+struct RunFields<'a, M>(&'a [Field<M>], &'a M);
+
+impl<M> fmt::Display for RunFields<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for field in self.0 {
+            let n = field.name;
+            match &field.stat {
+                Stat::Value(get) => write!(f, " {n}={}", Opt(get(self.1)))?,
+                Stat::Count { run, idle } => {
+                    let (r, i) = (run(self.1), idle(self.1));
+                    write!(
+                        f,
+                        " {n}={r} idle_{n}={} net_{n}={}",
+                        Opt(i),
+                        Opt(i.map(|i| r.saturating_sub(i)))
+                    )?
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The median row's fields.
+struct MedianFields<'a, M>(&'a [Field<M>], &'a [Cell]);
+
+impl<M> fmt::Display for MedianFields<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (field, cell) in self.0.iter().zip(self.1) {
+            let n = field.name;
+            match cell {
+                Cell::Value(v) => write!(f, " {n}={}", Opt(*v))?,
+                Cell::Count(c) => write!(
+                    f,
+                    " {n}={} idle_{n}={} net_{n}={} net_{n}_min={} net_{n}_max={} {n}_noise={}",
+                    c.run,
+                    Opt(c.idle),
+                    Opt(c.net.map(|n| n.0)),
+                    Opt(c.net.map(|n| n.1)),
+                    Opt(c.net.map(|n| n.2)),
+                    match c.net {
+                        None => "-",
+                        Some(_) if c.swamped => "swamped",
+                        Some(_) => "ok",
+                    }
+                )?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A run in progress: its results text and its [`Control`].
+pub(crate) struct Run {
+    /// The `results` file being written.
+    pub(crate) out: Text,
+    /// Stop requests and the writer's signals.
+    pub(crate) ctl: Control,
+    name: &'static str,
+}
+
+impl Run {
+    /// Appends one line to the results.
+    pub(crate) fn line(&mut self, args: fmt::Arguments<'_>) -> Result {
+        self.out.line(args)
+    }
+
+    /// Names a bar plot of result field `field` over the variants (median
+    /// rows), for the report (`scripts/report.py`): `# plot <field>[ log]:
+    /// <title>`.
+    pub(crate) fn plot(&mut self, field: &str, log: bool, title: &str) -> Result {
+        let log = if log { " log" } else { "" };
+        self.out.line(format_args!("# plot {field}{log}: {title}"))
+    }
+
+    /// Runs every variant of `table` whose bit is set in `mask` (bit `i`
+    /// for `table[i]`) once per round, `rounds` rounds, in a rotating order
+    /// (round `r` starts with the `r`-th chosen variant), so that no variant
+    /// always runs first or right after the same one. `measure(ctl,
+    /// variant, seq)` measures one run (`seq` counts runs from 0). Writes a
+    /// `run` row per measurement (`run variant=<name> round=<r> ...`) and a
+    /// `median` row per variant, both with `fields`, and returns the
+    /// summary: per variant its `summary` fields. Stops with the first
+    /// error, after the rows measured so far. Sleeps.
+    pub(crate) fn rounds<V: Copy, M>(
+        &mut self,
+        table: &[Variant<V>],
+        mask: u64,
+        rounds: usize,
+        fields: &[Field<M>],
+        mut measure: impl FnMut(&Control, V, usize) -> Result<M>,
+    ) -> Result<Text> {
+        let mut chosen: KVec<(&Variant<V>, KVec<M>)> = KVec::new();
+        for (i, var) in table.iter().enumerate() {
+            if mask & (1 << i) != 0 {
+                chosen.push((var, KVec::new()), GFP_KERNEL)?;
+            }
+        }
+        if chosen.is_empty() {
+            return Err(EINVAL);
+        }
+        self.line(format_args!(
+            "# rounds: {rounds}, variants in rotating order; median rows: the median over \
+             rounds (the lower middle one); counts: net = count - idle count, never below 0, \
+             with its spread over rounds; <count>_noise=swamped when a round's idle interval \
+             saw more than its run or the idle counts vary by at least the net median"
+        ))?;
+        let mut seq = 0;
+        for round in 0..rounds {
+            for k in 0..chosen.len() {
+                let i = (round + k) % chosen.len();
+                self.ctl.check()?;
+                let var = chosen[i].0;
+                let m = measure(&self.ctl, var.v, seq)?;
+                seq += 1;
+                self.out.line(format_args!(
+                    "run variant={} round={round}{}",
+                    var.name,
+                    RunFields(fields, &m)
+                ))?;
+                chosen[i].1.push(m, GFP_KERNEL)?;
+            }
+            pr_info!("{}: round {}/{} done\n", self.name, round + 1, rounds);
+        }
+        let mut summary = Text::new();
+        for (i, (var, ms)) in chosen.iter().enumerate() {
+            let mut cells = KVec::with_capacity(fields.len(), GFP_KERNEL)?;
+            for f in fields {
+                cells.push(f.cell(ms)?, GFP_KERNEL)?;
+            }
+            self.out.line(format_args!(
+                "median variant={} round=-{}",
+                var.name,
+                MedianFields(fields, &cells)
+            ))?;
+            write_summary(&mut summary, i == 0, var.name, fields, &cells)?;
+        }
+        Ok(summary)
+    }
+}
+
+/// Appends one variant's part of the summary: `; name v unit v unit`.
+fn write_summary<M>(
+    out: &mut Text,
+    first: bool,
+    name: &str,
+    fields: &[Field<M>],
+    cells: &[Cell],
+) -> Result {
+    let mut w = |args: fmt::Arguments<'_>| fmt::Write::write_fmt(out, args).map_err(|_| ENOMEM);
+    w(format_args!("{}{}", if first { "" } else { "; " }, name))?;
+    for (f, c) in fields.iter().zip(cells) {
+        let Some(unit) = f.summary else { continue };
+        match c {
+            Cell::Value(v) => w(format_args!(" {} {unit}", Opt(*v)))?,
+            Cell::Count(c) => w(format_args!(
+                " {} {unit}{}",
+                Opt(c.net.map(|n| n.0)),
+                if c.swamped {
+                    " (idle noise swamps it)"
+                } else {
+                    ""
+                }
+            ))?,
+        }
+    }
+    Ok(())
+}
+
+/// The parameter values of one run, as `key=value` pairs.
+struct Values<'a> {
     params: &'static [Param],
     values: &'a [u64],
-}
-
-impl Values<'_> {
-    /// The value of parameter `name`; 0 for a name the experiment does not
-    /// have (a programming error its tests would see).
-    pub(crate) fn get(&self, name: &str) -> u64 {
-        self.params
-            .iter()
-            .zip(self.values)
-            .find(|(p, _)| p.name == name)
-            .map_or(0, |(_, v)| *v)
-    }
 }
 
 impl fmt::Display for Values<'_> {
@@ -103,8 +582,11 @@ struct State {
     running: Mutex<()>,
 }
 
+/// Bytes in a MiB, for messages.
+const MIB: u64 = 1 << 20;
+
 impl State {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         self.exp.name.to_str().unwrap_or("?")
     }
 
@@ -167,22 +649,66 @@ impl State {
             params: self.exp.params,
             values: &values,
         };
-        let mut out = Text::new();
-        out.line(format_args!("# rcu_lab {} results, format 1", self.name()))?;
-        out.system_line()?;
-        out.line(format_args!("# params {}", v))?;
-        pr_info!("{}: run started: {}\n", self.name(), format_args!("{}", v));
-        match (self.exp.run)(&v, &mut out) {
+        // The worst case must fit in a fair share of what is free now:
+        // beyond it, the load would push the machine into reclaim and the
+        // OOM killer before its own allocations (which never retry) fail.
+        let peak = (self.exp.peak_bytes)(&values)?;
+        let avail = system::mem_available_bytes();
+        if peak > avail / 2 {
+            pr_warn_ratelimited!(
+                "{}: run refused: {} needs up to {} MiB at its peak, more than half of the {} MiB available\n",
+                self.name(),
+                format_args!("{v}"),
+                peak.div_ceil(MIB),
+                avail / MIB
+            );
+            return Err(ENOMEM);
+        }
+        let mut run = Run {
+            out: Text::new(),
+            ctl: Control::new(),
+            name: self.name(),
+        };
+        run.line(format_args!("# rcu_lab {} results, format 1", self.name()))?;
+        run.out.system_line()?;
+        run.line(format_args!("# params {}", v))?;
+        run.line(format_args!(
+            "# memory: up to {} MiB at the peak (worked out from the params), {} MiB available",
+            peak.div_ceil(MIB),
+            avail / MIB
+        ))?;
+        pr_info!("{}: run started: {}\n", self.name(), format_args!("{v}"));
+        let t = Instant::now();
+        let r = (self.exp.run)(&values, &mut run);
+        let secs = t.elapsed_us() / 1_000_000;
+        let r = match r {
             Ok(summary) => {
-                pr_info!("{}: {}\n", self.name(), &*summary);
-                *self.results.lock() = Some(out.into_bytes());
+                pr_info!("{}: {}: {}\n", self.name(), format_args!("{v}"), &*summary);
                 Ok(())
             }
+            Err(e) if e == EINTR => {
+                run.line(format_args!(
+                    "# stopped after {secs} s: the writer got a fatal signal; the rows above \
+                     are what was measured, everything allocated was freed"
+                ))?;
+                pr_info!(
+                    "{}: run stopped by a fatal signal after {} s\n",
+                    self.name(),
+                    secs
+                );
+                Err(e)
+            }
             Err(e) => {
+                run.line(format_args!(
+                    "# failed after {secs} s: error {}; the rows above are what was measured",
+                    e.to_errno()
+                ))?;
                 pr_warn!("{}: run failed: error {}\n", self.name(), e.to_errno());
                 Err(e)
             }
-        }
+        };
+        *self.results.lock() = Some(run.out.into_bytes());
+        r
     }
 }
 
@@ -243,9 +769,6 @@ impl FileOps for ResultsFile {
         }
     }
 }
-
-/// Every experiment, in the order the report shows them.
-const EXPERIMENTS: &[&Experiment] = &[&kfree_batching::EXPERIMENT];
 
 /// Creates each experiment's directory in `dir`.
 pub(crate) fn register(dir: &mut Dir) -> Result {

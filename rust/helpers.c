@@ -20,6 +20,7 @@
 #include <linux/ratelimit.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/seq_file.h>
 #include <linux/shrinker.h>
@@ -159,12 +160,6 @@ static const struct file_operations rcu_lab_debugfs_fops = {
 	.release = single_release,
 };
 
-struct dentry *rcu_lab_debugfs_create_dir(const char *name,
-					  struct dentry *parent)
-{
-	return debugfs_create_dir(name, parent);
-}
-
 struct dentry *rcu_lab_debugfs_create_file(const char *name, umode_t mode,
 					   struct dentry *parent,
 					   const void *data,
@@ -195,11 +190,6 @@ void rcu_lab_debugfs_remove(struct dentry *dentry)
 	/* Waits for running open/read/write calls; later ones get -EIO. */
 	debugfs_remove(dentry);
 	kfree(f);
-}
-
-int rcu_lab_seq_write(struct seq_file *m, const void *buf, size_t len)
-{
-	return seq_write(m, buf, len);
 }
 
 void rcu_lab_cond_resched(void)
@@ -283,6 +273,8 @@ int rcu_lab_next_possible_cpu(int cpu)
 struct rcu_lab_kthread {
 	struct task_struct *task;
 	struct completion done;
+	/* The joiner consumed done in rcu_lab_kthread_wait(). */
+	bool done_seen;
 	int (*fn)(void *data);
 	void *data;
 	int ret;
@@ -337,12 +329,32 @@ int rcu_lab_kthread_join(struct rcu_lab_kthread *k)
 	int ret;
 
 	/* fn has run once kthread_stop() can no longer skip it. */
-	wait_for_completion(&k->done);
+	if (!k->done_seen)
+		wait_for_completion(&k->done);
 	kthread_stop(k->task);
 	put_task_struct(k->task);
 	ret = k->ret;
 	kfree(k);
 	return ret;
+}
+
+bool rcu_lab_kthread_wait(struct rcu_lab_kthread *k, unsigned int ms)
+{
+	/* Only the joiner waits, so done_seen needs no locking. */
+	if (!k->done_seen &&
+	    wait_for_completion_timeout(&k->done, msecs_to_jiffies(ms)))
+		k->done_seen = true;
+	return k->done_seen;
+}
+
+bool rcu_lab_fatal_signal_pending(void)
+{
+	return fatal_signal_pending(current);
+}
+
+u64 rcu_lab_mem_available_bytes(void)
+{
+	return (u64)si_mem_available() << PAGE_SHIFT;
 }
 
 void *rcu_lab_atomic_page_alloc(void)
@@ -530,10 +542,11 @@ struct kmem_cache *rcu_lab_kmem_cache_create(const char *name,
 	return kmem_cache_create(name, size, 0, flags, NULL);
 }
 
-void *rcu_lab_kmem_cache_alloc_noretry(struct kmem_cache *s)
+void *rcu_lab_kmem_cache_alloc_noretry(struct kmem_cache *s, bool zero)
 {
 	return kmem_cache_alloc(s, GFP_KERNEL | __GFP_NORETRY |
-				__GFP_NOMEMALLOC | __GFP_NOWARN);
+				__GFP_NOMEMALLOC | __GFP_NOWARN |
+				(zero ? __GFP_ZERO : 0));
 }
 
 /* Opens /sys/kernel/slab/<cache>/<attr>; an ERR_PTR on failure. */

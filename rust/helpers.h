@@ -56,15 +56,12 @@ typedef int (*rcu_lab_write_fn)(const void *data, const char *buf, size_t len);
  */
 #define RCU_LAB_DEBUGFS_MAX_WRITE 256
 
-struct dentry *rcu_lab_debugfs_create_dir(const char *name,
-					  struct dentry *parent);
 struct dentry *rcu_lab_debugfs_create_file(const char *name, umode_t mode,
 					   struct dentry *parent,
 					   const void *data,
 					   rcu_lab_show_fn show,
 					   rcu_lab_write_fn write);
 void rcu_lab_debugfs_remove(struct dentry *dentry);
-int rcu_lab_seq_write(struct seq_file *m, const void *buf, size_t len);
 
 /* Sleeping and interrupt state. */
 void rcu_lab_cond_resched(void);
@@ -91,6 +88,26 @@ struct rcu_lab_kthread *rcu_lab_kthread_start(int (*fn)(void *data),
 					      void *data, int cpu,
 					      const char *name);
 int rcu_lab_kthread_join(struct rcu_lab_kthread *k);
+/*
+ * Waits up to ms milliseconds for fn to return; true once it has (only the
+ * thread that joins k may call it).  The
+ * caller sleeps uninterruptibly for at most that long, so a joiner that
+ * polls with it stays out of the hung-task detector's way and can look at
+ * its own signals in between.
+ */
+bool rcu_lab_kthread_wait(struct rcu_lab_kthread *k, unsigned int ms);
+
+/*
+ * Whether the current task has a fatal signal pending (SIGKILL, or an
+ * unhandled SIGINT/SIGTERM that will kill it).
+ */
+bool rcu_lab_fatal_signal_pending(void);
+
+/*
+ * Memory available for new allocations without swapping, in bytes
+ * (MemAvailable of /proc/meminfo, si_mem_available()).
+ */
+u64 rcu_lab_mem_available_bytes(void);
 
 /* RCU: whether lockdep sees this context in a read-side critical section. */
 bool rcu_lab_rcu_read_lock_held(void);
@@ -190,16 +207,17 @@ int rcu_lab_slab_attr(const char *cache, const char *attr, u64 *val);
 /* Writes val to /sys/kernel/slab/<cache>/<attr> (e.g. "failslab"); 0 or -errno. */
 int rcu_lab_slab_attr_set(const char *cache, const char *attr, u64 val);
 /*
- * An object without zeroing, with the kernel's page-cache refill flags
+ * An object (zeroed if zero), with the kernel's page-cache refill flags
  * (GFP_KERNEL | __GFP_NORETRY | __GFP_NOMEMALLOC | __GFP_NOWARN); may sleep.
  */
-void *rcu_lab_kmem_cache_alloc_noretry(struct kmem_cache *s);
+void *rcu_lab_kmem_cache_alloc_noretry(struct kmem_cache *s, bool zero);
 
 /* C reference loops of the lock benchmark (bench/lock_loops.c). */
 void rcu_lab_ref_raw_lock_loop(unsigned long n);
 void rcu_lab_ref_raw_lock_irqsave_loop(unsigned long n);
 void rcu_lab_ref_spin_lock_loop(unsigned long n);
 void rcu_lab_ref_spin_lock_irqsave_loop(unsigned long n);
+void rcu_lab_ref_local_irq_save_loop(unsigned long n);
 
 /* C reference loops of the reader benchmark (bench/reader_loops.c). */
 void rcu_lab_ref_rcu_read_loop(unsigned long n);

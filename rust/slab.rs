@@ -73,15 +73,14 @@ impl SlabCache {
         })
     }
 
-    /// Allocates a zeroed object (`GFP_KERNEL`: may sleep).
+    /// Allocates a zeroed object, `ENOMEM` when memory is short: with
+    /// `GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN` it reclaims a little but
+    /// never invokes the OOM killer, so a load that outgrows memory fails
+    /// itself instead of having processes killed for it (nor does it dip
+    /// into the emergency reserves, `__GFP_NOMEMALLOC`). Sleeps.
     pub(crate) fn alloc(&self) -> Result<SlabObj<'_>> {
         // SAFETY: The cache is live (type invariant).
-        let p = unsafe {
-            bindings::kmem_cache_alloc_noprof(
-                self.ptr.as_ptr(),
-                bindings::GFP_KERNEL | bindings::__GFP_ZERO,
-            )
-        };
+        let p = unsafe { helpers::rcu_lab_kmem_cache_alloc_noretry(self.ptr.as_ptr(), true) };
         // INVARIANT: a new object of this cache, owned by nobody else.
         Ok(SlabObj {
             ptr: NonNull::new(p).ok_or(ENOMEM)?,
@@ -94,7 +93,7 @@ impl SlabCache {
     /// `None` if that fails. May sleep.
     pub(crate) fn alloc_noretry(&self) -> Option<SlabObj<'_>> {
         // SAFETY: The cache is live (type invariant).
-        let p = unsafe { helpers::rcu_lab_kmem_cache_alloc_noretry(self.ptr.as_ptr()) };
+        let p = unsafe { helpers::rcu_lab_kmem_cache_alloc_noretry(self.ptr.as_ptr(), false) };
         // INVARIANT: a new object of this cache, owned by nobody else.
         Some(SlabObj {
             ptr: NonNull::new(p)?,

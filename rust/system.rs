@@ -97,3 +97,26 @@ pub(crate) fn possible_cpus() -> u32 {
     // SAFETY: `num_possible_cpus()` may be called from any context.
     unsafe { helpers::rcu_lab_num_possible_cpus() }
 }
+
+/// Memory available for new allocations without swapping, in bytes
+/// (`MemAvailable` in `/proc/meminfo`).
+pub(crate) fn mem_available_bytes() -> u64 {
+    // SAFETY: `si_mem_available()` only reads counters; any context.
+    unsafe { helpers::rcu_lab_mem_available_bytes() }
+}
+
+/// Takes CPU `cpu` offline (`remove_cpu()`) or brings it back online
+/// (`add_cpu()`): what writing `0` or `1` to
+/// `/sys/devices/system/cpu/cpu<N>/online` does. Sleeps.
+pub(crate) fn set_cpu_online(cpu: u32, online: bool) -> Result {
+    // SAFETY: Both take the hotplug locks themselves and may be called from
+    // any sleepable context; an unknown or unpluggable CPU is an error.
+    let r = unsafe {
+        if online {
+            kernel::bindings::add_cpu(cpu)
+        } else {
+            kernel::bindings::remove_cpu(cpu)
+        }
+    };
+    kernel::error::to_result(r)
+}

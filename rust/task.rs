@@ -23,6 +23,15 @@ pub(crate) fn cond_resched() {
     unsafe { helpers::rcu_lab_cond_resched() };
 }
 
+/// Whether the current task has a fatal signal pending (`SIGKILL`, or a
+/// signal it does not handle, such as `SIGINT` for a shell's `echo`): what
+/// a long operation on its behalf checks to stop early. Any context; in an
+/// interrupt it speaks of the interrupted task.
+pub(crate) fn fatal_signal_pending() -> bool {
+    // SAFETY: Reads the current task's pending signals; any context.
+    unsafe { helpers::rcu_lab_fatal_signal_pending() }
+}
+
 /// A kernel thread running a closure, joined by [`KThread::join`] or drop.
 ///
 /// # Invariants
@@ -90,6 +99,13 @@ impl KThread {
         r.ok_or(EINVAL)
     }
 
+    /// Waits up to `ms` milliseconds for the closure to return; `true` once
+    /// it has. Sleeps (uninterruptibly, for at most `ms`).
+    pub(crate) fn wait(&self, ms: u32) -> bool {
+        // SAFETY: By the type invariant `raw` is a started, unjoined thread.
+        unsafe { helpers::rcu_lab_kthread_wait(self.raw, ms) }
+    }
+
     /// Waits until the closure has returned and the thread has exited.
     pub(crate) fn join(self) {
         // `drop` does the work.
@@ -134,16 +150,24 @@ fn spawn_erased(
     Ok(threads)
 }
 
+/// How often [`scoped`] calls its `poll`.
+const POLL_MS: u32 = 100;
+
 /// Runs `f(0)`, ..., `f(n - 1)` on `n` kernel threads named
 /// `rcu_lab/<name>`, thread `i` bound to CPU `i % cpus` when `cpus` is given
 /// (as rcuscale binds its threads), and waits for all of them; `f` may
-/// borrow from the caller's stack, as with `std::thread::scope`.
+/// borrow from the caller's stack, as with `std::thread::scope`. Until
+/// every thread has returned, `poll()` runs in the caller's context every
+/// 100 ms (it may look at the caller's signals and tell the threads,
+/// through state `f` reads, to stop). The caller never sleeps
+/// uninterruptibly for longer than that, so a long run stays clear of the
+/// hung-task detector. Sleeps.
 ///
 /// # Examples
 ///
 /// ```ignore
 /// let hits = AtomicUsize::new(0);
-/// task::scoped(c"demo", 4, None, &|_| { hits.fetch_add(1, Relaxed); })?;
+/// task::scoped(c"demo", 4, None, &|_| { hits.fetch_add(1, Relaxed); }, &mut || ())?;
 /// assert_eq!(hits.load(Relaxed), 4);
 /// ```
 pub(crate) fn scoped<F: Fn(usize) + Sync>(
@@ -151,6 +175,7 @@ pub(crate) fn scoped<F: Fn(usize) + Sync>(
     n: usize,
     cpus: Option<u32>,
     f: &F,
+    poll: &mut dyn FnMut(),
 ) -> Result {
     let f: &(dyn Fn(usize) + Sync) = f;
     // SAFETY: Only the lifetime changes. Every thread that gets the pointer
@@ -160,6 +185,11 @@ pub(crate) fn scoped<F: Fn(usize) + Sync>(
     let raw: *const (dyn Fn(usize) + Sync + 'static) =
         unsafe { core::mem::transmute(f as *const (dyn Fn(usize) + Sync)) };
     let threads = spawn_erased(name, n, cpus, raw)?;
+    for t in threads.iter() {
+        while !t.wait(POLL_MS) {
+            poll();
+        }
+    }
     drop(threads);
     Ok(())
 }

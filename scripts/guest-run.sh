@@ -3,7 +3,7 @@
 #
 # Guest side of `make run`: load rcu_lab, run its benchmarks (locks,
 # readers, gp), the kernel's own reference measurements (refscale), the
-# kfree_batching experiment and rcuscale's kfree test in this one boot, save
+# experiments (EXPERIMENTS) and rcuscale's kfree test in this one boot, save
 # every report, unload.  Runs from the work tree (/mnt/repo);
 # reports go to $RCU_LAB_RESULTS/rcu_lab/, progress lines ("==> ...") to
 # stdout.  scripts/report.py turns the reports into the run's report.
@@ -71,24 +71,36 @@ echo "==> the kernel's refscale (lock, lock-irq, rcu, preempt), same boot"
 	done
 } >"$out/refscale"
 
-# Experiment 1, kfree_rcu() batching, with rcuscale's kfree test load (2
+# The experiments, one line each: the results file, the experiment, its
+# params on the debug kernel and on the performance kernel ("-": not run
+# there), with commas for blanks. Each run's results go to $out/<file>, which
+# scripts/report.py renders. Experiment 1 with rcuscale's kfree test load (2
 # threads x 2000 objects x 8 loops, 32-byte objects: rcuscale's kfree_obj is
-# 24 bytes, kmalloc-32). The debug kernel is ~100x slower: fewer rounds.
-if grep -q "^lockdep: on" "$D/info"; then rounds=3; else rounds=7; fi
-echo "==> experiment kfree_batching: threads=2 objects=2000 loops=8 size=32 rounds=$rounds"
-echo "threads=2 objects=2000 loops=8 size=32 rounds=$rounds" >"$D/kfree_batching/params"
-echo 1 >"$D/kfree_batching/run"
-cat "$D/kfree_batching/results" >"$out/kfree_batching"
-# On the performance kernel, the engine again with a larger page cache
-# (32 pages per CPU instead of the kernel's 5): how much of its cost is the
-# cold cache's emergency path.
-if [ $rounds = 7 ]; then
-	echo "==> experiment kfree_batching: the engine alone with cache_pages=32"
-	echo "variants=1 cache_pages=32" >"$D/kfree_batching/params"
-	echo 1 >"$D/kfree_batching/run"
-	cat "$D/kfree_batching/results" >"$out/kfree_batching-cache32"
-	echo reset >"$D/kfree_batching/params"
-fi
+# 24 bytes, kmalloc-32); the debug kernel is ~100x slower: fewer rounds. On
+# the performance kernel experiment 1's engine runs again with 32 cached
+# pages per CPU instead of the kernel's 5: how much of its cost is a cold
+# cache's emergency path.
+EXPERIMENTS="
+kfree_batching          kfree_batching threads=2,objects=2000,loops=8,size=32,rounds=3 threads=2,objects=2000,loops=8,size=32,rounds=7
+kfree_batching-cache32  kfree_batching -                                                variants=1,cache_pages=32,rounds=7
+"
+if grep -q "^lockdep: on" "$D/info"; then kernel=debug rounds=3; else kernel=perf rounds=7; fi
+
+# Runs experiment $2 with params $3 (commas for blanks) from its defaults
+# and saves its results as $out/$1.
+experiment() { # file name params
+	p=$(echo "$3" | tr , ' ')
+	echo "==> experiment $2: $p"
+	echo reset >"$D/$2/params"
+	echo "$p" >"$D/$2/params"
+	echo 1 >"$D/$2/run"
+	cat "$D/$2/results" >"$out/$1"
+}
+echo "$EXPERIMENTS" | while read -r file name debug perf; do
+	[ -n "$file" ] || continue
+	if [ $kernel = debug ]; then p=$debug; else p=$perf; fi
+	[ "$p" = - ] || experiment "$file" "$name" "$p"
+done
 
 # rcuscale's kfree test, same boot, same load shape, two-argument kfree_rcu()
 # only (kfree_rcu_test_double=1): "Total time taken by all kfree'ers".

@@ -59,10 +59,9 @@ class Kernel:
         self.flavour, self.path = flavour, path
         self.files = {}
         d = os.path.join(path, "rcu_lab")
-        for name in ("info", "bench-locks", "bench-readers", "bench-gp", "refscale",
-                     "kfree_batching", "kfree_batching-cache32", "rcuscale-kfree"):
+        for name in sorted(os.listdir(d)) if os.path.isdir(d) else ():
             p = os.path.join(d, name)
-            if os.path.exists(p):
+            if os.path.isfile(p):
                 with open(p, errors="replace") as f:
                     self.files[name] = f.read()
         self.info = {}
@@ -389,8 +388,67 @@ def section_kfree(run):
     return "\n".join(text)
 
 
-# The report's sections, in order. An experiment appends its own.
-SECTIONS = [section_locks, section_readers, section_gp, section_kfree]
+# Results files that a section of their own renders; every other experiment
+# results file gets the generic section.
+CUSTOM = {"kfree_batching", "kfree_batching-cache32"}
+EXPERIMENT_HEADER = re.compile(r"^# rcu_lab (\S+) results")
+PLOT = re.compile(r"^# plot (\S+)( log)?: (.*)$", re.M)
+
+
+def experiment_files(run):
+    """Names of the experiment results files in the run (any kernel), in
+    order, with the experiment each belongs to."""
+    names = {}
+    for k in run.kernels:
+        for name, text in k.files.items():
+            m = EXPERIMENT_HEADER.match(text)
+            if m:
+                names[name] = m.group(1)
+    return sorted(names.items())
+
+
+def section_experiments(run):
+    """Every experiment results file without a section of its own: its
+    median rows as a table per kernel, and a bar plot per `# plot FIELD
+    [log]: TITLE` line of its results."""
+    text = []
+    for name, exp in experiment_files(run):
+        if name in CUSTOM:
+            continue
+        ks = [k for k in run.kernels if keyvals(k.files.get(name, ""), "median")]
+        if not ks:
+            continue
+        text += [f"## Experiment {exp} ({name})", ""]
+        for k in ks:
+            meds = keyvals(k.files[name], "median")
+            fields = [f for f in meds[0] if f not in ("variant", "round")]
+            text += [f"### {k.label()}", "",
+                     f"Parameters: {comment(k.files[name], 'params') or '?'}.", "",
+                     table(["variant"] + fields,
+                           [[m.get("variant")] + [m.get(f) for f in fields] for m in meds]),
+                     ""]
+        variants = []
+        for k in ks:
+            for m in keyvals(k.files[name], "median"):
+                if m.get("variant") not in variants:
+                    variants.append(m.get("variant"))
+        plots = {}
+        for k in ks:
+            for field, log, title in PLOT.findall(k.files[name]):
+                plots.setdefault(field, (bool(log), title))
+        for field, (log, title) in plots.items():
+            series = [(k.label(), [number({m.get("variant"): m for m in
+                                           keyvals(k.files[name], "median")}
+                                          .get(v, {}).get(field)) for v in variants])
+                      for k in ks]
+            text.append(bars(run, f"{name}-{field}.png", title, field, variants, series,
+                             log=log))
+    return "\n".join(text) if text else None
+
+
+# The report's sections, in order: the benchmarks, the experiments with
+# sections of their own, then every other experiment generically.
+SECTIONS = [section_locks, section_readers, section_gp, section_kfree, section_experiments]
 
 
 def report(path):

@@ -27,96 +27,40 @@
 //! What each row reports is documented in `Documentation/kfree_batching.rst`
 //! and in the `# method` lines of the results.
 
-use super::{Experiment, Param, Values};
+use super::{params, Control, Field, Run, Spec, Stat, Variant};
 use crate::{
     rcu::{
         self,
-        batch::{Config, KfreeBatch, Stats},
+        batch::{Config, KfreeBatch, Stats, BLOCK_ENTRIES},
     },
     slab::{SlabCache, SlabObj},
     system, task,
-    text::Text,
     time::Instant,
 };
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use kernel::{prelude::*, str::CString, time::delay::fsleep, time::Delta};
+use kernel::{page::PAGE_SIZE, prelude::*, str::CString};
 
-/// The experiment's debugfs directory, parameters and code.
-pub(crate) static EXPERIMENT: Experiment = Experiment {
-    name: c"kfree_batching",
-    params: PARAMS,
-    run,
-};
+params! {
+    pub(crate) struct Params {
+        threads: 1..=64 = 2, "load threads (rcuscale kfree_nthreads)";
+        objects: 1..=1_000_000 = 2000, "objects per loop and thread (rcuscale kfree_alloc_num)";
+        loops: 1..=100_000 = 8, "loops per thread (rcuscale kfree_loops)";
+        size: 16..=4096 = 32, "object size in bytes; the rcu_head is its first 16";
+        rounds: 1..=50 = 3, "rounds over all variants, in rotating order; results are medians";
+        variants: 1..=63 = 63, "bit mask: 1 engine, 2 sheaf, 4 pageblock, 8 nolock, 16 call_rcu, 32 sync";
+        drain_ms: 1..=5000 = 20, "engine: longest time a block stays open";
+        cache_pages: 0..=1024 = 5, "engine: empty block pages kept per CPU (kernel: rcu_min_cached_objs 5)";
+        idle: 0..=1 = 1, "1: measure grace periods over an idle interval of the same length";
+        failslab: 0..=1 = 0, "1: failslab's cache-filter applies to the load's caches (tests)";
+    }
+}
 
-const PARAMS: &[Param] = &[
-    Param {
-        name: "threads",
-        default: 2,
-        min: 1,
-        max: 64,
-        about: "load threads (rcuscale kfree_nthreads)",
-    },
-    Param {
-        name: "objects",
-        default: 2000,
-        min: 1,
-        max: 1_000_000,
-        about: "objects per loop and thread (rcuscale kfree_alloc_num)",
-    },
-    Param {
-        name: "loops",
-        default: 8,
-        min: 1,
-        max: 100_000,
-        about: "loops per thread (rcuscale kfree_loops)",
-    },
-    Param {
-        name: "size",
-        default: 32,
-        min: 16,
-        max: 4096,
-        about: "object size in bytes; the rcu_head is its first 16",
-    },
-    Param {
-        name: "rounds",
-        default: 3,
-        min: 1,
-        max: 50,
-        about: "rounds over all variants, in rotating order; results are medians",
-    },
-    Param {
-        name: "variants",
-        default: 63,
-        min: 1,
-        max: 63,
-        about: "bit mask: 1 engine, 2 sheaf, 4 pageblock, 8 nolock, 16 call_rcu, 32 sync",
-    },
-    Param {
-        name: "drain_ms",
-        default: 20,
-        min: 1,
-        max: 5000,
-        about: "engine: longest time a block stays open",
-    },
-    Param {
-        name: "cache_pages",
-        default: 5,
-        min: 0,
-        max: 1024,
-        about: "engine: empty block pages kept per CPU (kernel: rcu_min_cached_objs 5)",
-    },
-    Param {
-        name: "idle",
-        default: 1,
-        min: 0,
-        max: 1,
-        about: "1: measure grace periods over an idle interval of the same length",
-    },
-];
+/// Experiment 1.
+pub(crate) struct KfreeBatching;
 
 /// The ways of freeing an object after a grace period.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Variant {
+enum Way {
     Engine,
     Sheaf,
     PageBlock,
@@ -125,30 +69,38 @@ enum Variant {
     Sync,
 }
 
-const VARIANTS: [Variant; 6] = [
-    Variant::Engine,
-    Variant::Sheaf,
-    Variant::PageBlock,
-    Variant::Nolock,
-    Variant::CallRcu,
-    Variant::Sync,
+/// The variants, in the bit order of the `variants` parameter.
+const VARIANTS: &[Variant<Way>] = &[
+    Variant {
+        name: "engine",
+        v: Way::Engine,
+    },
+    Variant {
+        name: "sheaf",
+        v: Way::Sheaf,
+    },
+    Variant {
+        name: "pageblock",
+        v: Way::PageBlock,
+    },
+    Variant {
+        name: "nolock",
+        v: Way::Nolock,
+    },
+    Variant {
+        name: "call_rcu",
+        v: Way::CallRcu,
+    },
+    Variant {
+        name: "sync",
+        v: Way::Sync,
+    },
 ];
 
-impl Variant {
-    fn name(self) -> &'static str {
-        match self {
-            Variant::Engine => "engine",
-            Variant::Sheaf => "sheaf",
-            Variant::PageBlock => "pageblock",
-            Variant::Nolock => "nolock",
-            Variant::CallRcu => "call_rcu",
-            Variant::Sync => "sync",
-        }
-    }
-
+impl Way {
     /// Whether its cache has 7.3's per-CPU sheaves.
     fn sheaves(self) -> bool {
-        self != Variant::PageBlock
+        self != Way::PageBlock
     }
 }
 
@@ -171,9 +123,12 @@ impl Load {
 /// or kernel.
 #[derive(Clone, Copy, Default)]
 struct Measured {
-    /// Sum over threads of the time in their loops, per object (allocation
-    /// and deferred free, as rcuscale times it).
-    enqueue_ns_per_obj: u64,
+    objects: u64,
+    /// Thread time allocating a loop's objects, and then enqueueing them
+    /// (handing each to its deferred free; `sync`: one `synchronize_rcu()`
+    /// and the frees), summed over threads and loops.
+    alloc_ns: u64,
+    enqueue_ns: u64,
     /// First enqueue to the last thread done.
     window_us: u64,
     /// First enqueue until every object is freed and the cache destroyed.
@@ -202,8 +157,8 @@ struct Measured {
 }
 
 impl Measured {
-    fn net_gps(&self) -> Option<i64> {
-        self.idle_gps.map(|i| self.gps as i64 - i as i64)
+    fn per_obj(&self, ns: u64) -> Option<u64> {
+        Some(ns / self.objects.max(1))
     }
 
     fn peak_pages(&self) -> Option<u64> {
@@ -212,25 +167,121 @@ impl Measured {
     }
 }
 
-/// An optional number as a results field: the number or `-`.
-struct Opt<T>(Option<T>);
+/// The result fields, in row order.
+const FIELDS: &[Field<Measured>] = &[
+    Field {
+        name: "objects",
+        stat: Stat::Value(|m| Some(m.objects)),
+        summary: None,
+    },
+    Field {
+        name: "enqueue_ns_per_obj",
+        stat: Stat::Value(|m| m.per_obj(m.alloc_ns + m.enqueue_ns)),
+        summary: Some("ns/obj"),
+    },
+    Field {
+        name: "alloc_ns_per_obj",
+        stat: Stat::Value(|m| m.per_obj(m.alloc_ns)),
+        summary: None,
+    },
+    Field {
+        name: "enqueue_only_ns_per_obj",
+        stat: Stat::Value(|m| m.per_obj(m.enqueue_ns)),
+        summary: Some("ns/obj enqueue alone,"),
+    },
+    Field {
+        name: "window_us",
+        stat: Stat::Value(|m| Some(m.window_us)),
+        summary: None,
+    },
+    Field {
+        name: "reclaim_us",
+        stat: Stat::Value(|m| Some(m.reclaim_us)),
+        summary: None,
+    },
+    Field {
+        name: "gps",
+        stat: Stat::Count {
+            run: |m| m.gps,
+            idle: |m| m.idle_gps,
+        },
+        summary: Some("net GPs"),
+    },
+    Field {
+        name: "net_gps_per_1000_milli",
+        stat: Stat::Value(|m| {
+            m.idle_gps
+                .map(|i| m.gps.saturating_sub(i) * 1_000_000 / m.objects.max(1))
+        }),
+        summary: None,
+    },
+    Field {
+        name: "exp_gps",
+        stat: Stat::Count {
+            run: |m| m.exp_gps,
+            idle: |m| m.idle_exp_gps,
+        },
+        summary: None,
+    },
+    Field {
+        name: "requests",
+        stat: Stat::Value(|m| m.requests),
+        summary: None,
+    },
+    Field {
+        name: "peak_slabs",
+        stat: Stat::Value(|m| m.peak_slabs),
+        summary: None,
+    },
+    Field {
+        name: "slab_pages",
+        stat: Stat::Value(|m| m.slab_pages),
+        summary: None,
+    },
+    Field {
+        name: "block_pages",
+        stat: Stat::Value(|m| m.block_pages),
+        summary: None,
+    },
+    Field {
+        name: "peak_pages",
+        stat: Stat::Value(|m| m.peak_pages()),
+        summary: None,
+    },
+    Field {
+        name: "fallback",
+        stat: Stat::Value(|m| m.fallback),
+        summary: None,
+    },
+    Field {
+        name: "sheaf_capacity",
+        stat: Stat::Value(|m| m.sheaf_capacity),
+        summary: None,
+    },
+    Field {
+        name: "free_rcu_sheaf",
+        stat: Stat::Value(|m| m.free_rcu_sheaf),
+        summary: None,
+    },
+    Field {
+        name: "free_rcu_sheaf_fail",
+        stat: Stat::Value(|m| m.free_rcu_sheaf_fail),
+        summary: None,
+    },
+];
 
-impl<T: core::fmt::Display> core::fmt::Display for Opt<T> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match &self.0 {
-            Some(v) => write!(f, "{v}"),
-            None => f.write_str("-"),
-        }
-    }
-}
+/// Objects a load thread checks [`Control::stopping`] after.
+const STOP_CHECK: usize = 256;
 
 /// Per-thread state of the load.
 struct Shared<'c> {
+    ctl: &'c Control,
     cache: &'c SlabCache,
     batch: Option<&'c KfreeBatch<'c>>,
-    variant: Variant,
+    way: Way,
     load: Load,
-    loop_ns: AtomicU64,
+    alloc_ns: AtomicU64,
+    enqueue_ns: AtomicU64,
     peak_slabs: AtomicU64,
     failed: AtomicUsize,
 }
@@ -242,39 +293,57 @@ impl Shared<'_> {
         }
     }
 
-    /// One thread's loops.
+    fn fail(&self) {
+        self.failed.fetch_add(1, Relaxed);
+        self.ctl.stop();
+    }
+
+    /// One thread's loops: allocate a loop's objects, then hand each to
+    /// its deferred free, each part timed. Ends early when the run stops
+    /// or an allocation fails (which stops the others too); objects
+    /// allocated and not yet handed over are then freed at once.
     fn thread(&self, i: usize) {
-        let mut kept: KVec<SlabObj<'_>> = KVec::new();
-        if self.variant == Variant::Sync && kept.reserve(self.load.objects, GFP_KERNEL).is_err() {
-            self.failed.fetch_add(1, Relaxed);
-            return;
-        }
+        let Ok(mut objs) = KVVec::<SlabObj<'_>>::with_capacity(self.load.objects, GFP_KERNEL)
+        else {
+            return self.fail();
+        };
         for _ in 0..self.load.loops {
+            if self.ctl.stopping() {
+                return;
+            }
             let t = Instant::now();
-            for _ in 0..self.load.objects {
-                let Ok(obj) = self.cache.alloc() else {
-                    self.failed.fetch_add(1, Relaxed);
+            for j in 0..self.load.objects {
+                if j % STOP_CHECK == 0 && self.ctl.stopping() {
                     return;
+                }
+                let Ok(obj) = self.cache.alloc() else {
+                    return self.fail();
                 };
-                match self.variant {
-                    Variant::Engine => match self.batch {
-                        Some(b) => b.kfree_rcu(obj),
-                        None => drop(obj),
-                    },
-                    Variant::Sheaf | Variant::PageBlock => obj.kvfree_rcu(),
-                    Variant::Nolock => obj.kfree_rcu_nolock(),
-                    Variant::CallRcu => obj.call_rcu(),
-                    // Reserved above: the push cannot fail.
-                    Variant::Sync => {
-                        let _ = kept.push(obj, GFP_KERNEL);
+                // Within the capacity reserved above.
+                let _ = objs.push_within_capacity(obj);
+            }
+            let t1 = Instant::now();
+            self.alloc_ns.fetch_add(t.elapsed_ns(), Relaxed);
+            match self.way {
+                Way::Sync => {
+                    rcu::synchronize();
+                    objs.clear();
+                }
+                _ => {
+                    for obj in objs.drain_all() {
+                        match self.way {
+                            Way::Engine => match self.batch {
+                                Some(b) => b.kfree_rcu(obj),
+                                None => drop(obj),
+                            },
+                            Way::Sheaf | Way::PageBlock => obj.kvfree_rcu(),
+                            Way::Nolock => obj.kfree_rcu_nolock(),
+                            Way::CallRcu | Way::Sync => obj.call_rcu(),
+                        }
                     }
                 }
             }
-            if self.variant == Variant::Sync {
-                rcu::synchronize();
-                kept.clear();
-            }
-            self.loop_ns.fetch_add(t.elapsed_ns(), Relaxed);
+            self.enqueue_ns.fetch_add(t1.elapsed_ns(), Relaxed);
             if i == 0 {
                 self.sample_slabs();
             }
@@ -284,35 +353,53 @@ impl Shared<'_> {
 }
 
 /// Runs one variant once and measures it.
-fn measure(variant: Variant, load: Load, cfg: Config, idle: bool, seq: usize) -> Result<Measured> {
-    let name = CString::try_from_fmt(fmt!("rcu_lab_kfb_{}_{}", variant.name(), seq))?;
-    let cache = SlabCache::new(name, load.size, variant.sheaves())?;
-    let batch = match variant {
-        Variant::Engine => Some(KfreeBatch::new(c"kfree_batching", cfg)?),
+/// With `failslab`, failslab's `cache-filter` applies to the load's cache.
+fn measure(
+    ctl: &Control,
+    way: Way,
+    load: Load,
+    cfg: Config,
+    (idle, failslab): (bool, bool),
+    seq: usize,
+) -> Result<Measured> {
+    let name = CString::try_from_fmt(fmt!(
+        "rcu_lab_kfb_{}_{}",
+        VARIANTS.iter().find(|v| v.v == way).map_or("?", |v| v.name),
+        seq
+    ))?;
+    let cache = SlabCache::new(name, load.size, way.sheaves())?;
+    if failslab {
+        cache.set_attr(c"failslab", 1)?;
+    }
+    let batch = match way {
+        Way::Engine => Some(KfreeBatch::new(c"kfree_batching", cfg)?),
         _ => None,
     };
     if let Some(b) = &batch {
         b.fill_caches();
     }
     let mut m = Measured {
+        objects: load.total() as u64,
         sheaf_capacity: cache.attr(c"sheaf_capacity"),
         slab_pages: cache.attr(c"order").map(|o| 1u64 << o.min(10)),
         ..Measured::default()
     };
     let shared = Shared {
+        ctl,
         cache: &cache,
         batch: batch.as_ref(),
-        variant,
+        way,
         load,
-        loop_ns: AtomicU64::new(0),
+        alloc_ns: AtomicU64::new(0),
+        enqueue_ns: AtomicU64::new(0),
         peak_slabs: AtomicU64::new(0),
         failed: AtomicUsize::new(0),
     };
     let gp0 = rcu::GpSeq::now();
     let t0 = Instant::now();
-    // Thread i on CPU i % online CPUs, as rcuscale binds its kfree threads.
-    let cpus = Some(system::online_cpus());
-    task::scoped(c"kfree_batching", load.threads, cpus, &|i| shared.thread(i))?;
+    // A stop (signal) leaves through `?` after the threads are joined: the
+    // drops below free the engine's and the cache's objects all the same.
+    ctl.threads(c"kfree_batching", load.threads, &|i| shared.thread(i))?;
     m.window_us = t0.elapsed_us();
     shared.sample_slabs();
     let mut stats = Stats::default();
@@ -330,7 +417,8 @@ fn measure(variant: Variant, load: Load, cfg: Config, idle: bool, seq: usize) ->
     m.free_rcu_sheaf = cache.attr(c"free_rcu_sheaf");
     m.free_rcu_sheaf_fail = cache.attr(c"free_rcu_sheaf_fail");
     let failed = shared.failed.load(Relaxed);
-    m.enqueue_ns_per_obj = shared.loop_ns.load(Relaxed) / load.total().max(1) as u64;
+    m.alloc_ns = shared.alloc_ns.load(Relaxed);
+    m.enqueue_ns = shared.enqueue_ns.load(Relaxed);
     m.peak_slabs = Some(shared.peak_slabs.load(Relaxed)).filter(|s| *s > 0);
     drop(shared);
     drop(batch);
@@ -339,17 +427,9 @@ fn measure(variant: Variant, load: Load, cfg: Config, idle: bool, seq: usize) ->
     let (us, gps) = end.unwrap_or_else(|| (t0.elapsed_us(), gp0.elapsed()));
     m.reclaim_us = us;
     (m.gps, m.exp_gps) = gps;
-    if failed > 0 {
-        pr_warn!(
-            "kfree_batching: {}: {} threads stopped early: allocation failed\n",
-            variant.name(),
-            failed
-        );
-        return Err(ENOMEM);
-    }
     let cap = m.sheaf_capacity.filter(|c| *c > 0);
-    match variant {
-        Variant::Engine => {
+    match way {
+        Way::Engine => {
             m.requests = Some(stats.blocks_closed as u64);
             m.block_pages = Some(stats.pages_peak as u64);
             m.fallback = Some(stats.emergency as u64);
@@ -363,21 +443,30 @@ fn measure(variant: Variant, load: Load, cfg: Config, idle: bool, seq: usize) ->
                 return Err(EIO);
             }
         }
-        Variant::Sheaf | Variant::Nolock => {
+        Way::Sheaf | Way::Nolock => {
             // Full sheaves handed to call_rcu(), from the objects freed to
             // them; only with CONFIG_SLUB_STATS.
             m.requests = m.free_rcu_sheaf.zip(cap).map(|(f, c)| f.div_ceil(c));
             m.fallback = m.free_rcu_sheaf_fail;
         }
-        Variant::PageBlock => {
+        Way::PageBlock => {
             m.fallback = m.free_rcu_sheaf_fail;
         }
-        Variant::CallRcu => m.requests = Some(load.total() as u64),
-        Variant::Sync => m.requests = Some((load.threads * load.loops) as u64),
+        Way::CallRcu => m.requests = Some(load.total() as u64),
+        Way::Sync => m.requests = Some((load.threads * load.loops) as u64),
+    }
+    // After the engine's count check: a failed run frees everything too.
+    if failed > 0 {
+        pr_warn!(
+            "kfree_batching: {} threads stopped early: an allocation failed (out of memory); \
+             everything allocated was freed\n",
+            failed
+        );
+        return Err(ENOMEM);
     }
     if idle {
         let g = rcu::GpSeq::now();
-        fsleep(Delta::from_micros(m.reclaim_us as i64));
+        ctl.sleep_us(m.reclaim_us)?;
         let (n, e) = g.elapsed();
         m.idle_gps = Some(n);
         m.idle_exp_gps = Some(e);
@@ -385,190 +474,104 @@ fn measure(variant: Variant, load: Load, cfg: Config, idle: bool, seq: usize) ->
     Ok(m)
 }
 
-fn row(
-    out: &mut Text,
-    kind: &str,
-    v: Variant,
-    round: Option<usize>,
-    m: &Measured,
-    total: usize,
-) -> Result {
-    let net = m.net_gps();
-    let per_k = net.map(|n| n.max(0) as u64 * 1_000_000 / total.max(1) as u64);
-    out.line(format_args!(
-        "{kind} variant={} round={} objects={} enqueue_ns_per_obj={} window_us={} reclaim_us={} \
-         gps={} idle_gps={} net_gps={} net_gps_per_1000_milli={} exp_gps={} idle_exp_gps={} \
-         requests={} peak_slabs={} slab_pages={} block_pages={} peak_pages={} fallback={} \
-         sheaf_capacity={} free_rcu_sheaf={} free_rcu_sheaf_fail={}",
-        v.name(),
-        Opt(round),
-        total,
-        m.enqueue_ns_per_obj,
-        m.window_us,
-        m.reclaim_us,
-        m.gps,
-        Opt(m.idle_gps),
-        Opt(net),
-        Opt(per_k),
-        m.exp_gps,
-        Opt(m.idle_exp_gps),
-        Opt(m.requests),
-        Opt(m.peak_slabs),
-        Opt(m.slab_pages),
-        Opt(m.block_pages),
-        Opt(m.peak_pages()),
-        Opt(m.fallback),
-        Opt(m.sheaf_capacity),
-        Opt(m.free_rcu_sheaf),
-        Opt(m.free_rcu_sheaf_fail),
-    ))
-}
+impl Spec for KfreeBatching {
+    const NAME: &'static CStr = c"kfree_batching";
+    type Params = Params;
 
-/// Median of what `f` picks from the rounds (the lower middle one).
-fn median<T: Ord + Copy>(ms: &[Measured], f: impl Fn(&Measured) -> T) -> Result<T> {
-    let mut v = KVec::with_capacity(ms.len(), GFP_KERNEL)?;
-    for m in ms {
-        v.push(f(m), GFP_KERNEL)?;
+    /// Every object may still wait for its grace period when the last one
+    /// is allocated (the kernel's page-block path drains after up to 5 s,
+    /// and nothing throttles the load), so the worst case holds them all:
+    /// objects x their slab footprint (`slab_size`, with KASAN's and the
+    /// debug options' metadata, read from a probe cache), plus each
+    /// thread's array of a loop's objects, plus the engine's block pages
+    /// (one per [`BLOCK_ENTRIES`] objects, and per CPU an open block and
+    /// its largest cache).
+    fn peak_bytes(p: &Params) -> Result<u64> {
+        let probe = SlabCache::new(
+            CString::try_from_fmt(fmt!("rcu_lab_kfb_probe"))?,
+            p.size as usize,
+            true,
+        )?;
+        let footprint = probe.attr(c"slab_size").unwrap_or(p.size).max(p.size);
+        drop(probe);
+        let total = p.threads * p.objects * p.loops;
+        let blocks = total.div_ceil(BLOCK_ENTRIES as u64)
+            + system::possible_cpus() as u64 * (1 + p.cache_pages * 16);
+        Ok(total * footprint + p.threads * p.objects * 8 + blocks * PAGE_SIZE as u64)
     }
-    v.sort_unstable();
-    v.get((v.len() - 1) / 2).copied().ok_or(EINVAL)
-}
 
-fn median_opt<T: Ord + Copy>(
-    ms: &[Measured],
-    f: impl Fn(&Measured) -> Option<T>,
-) -> Result<Option<T>> {
-    if ms.iter().any(|m| f(m).is_none()) {
-        return Ok(None);
-    }
-    median(ms, |m| f(m))
-}
-
-fn run(v: &Values<'_>, out: &mut Text) -> Result<CString> {
-    let load = Load {
-        threads: v.get("threads") as usize,
-        objects: v.get("objects") as usize,
-        loops: v.get("loops") as usize,
-        size: v.get("size") as usize,
-    };
-    let rounds = v.get("rounds") as usize;
-    let mask = v.get("variants");
-    let idle = v.get("idle") == 1;
-    let cfg = Config {
-        cache_pages: v.get("cache_pages") as usize,
-        drain_delay_ns: v.get("drain_ms") * 1_000_000,
-        ..Config::default()
-    };
-    let chosen: KVec<Variant> = {
-        let mut c = KVec::new();
-        for (i, var) in VARIANTS.iter().enumerate() {
-            if mask & (1 << i) != 0 {
-                c.push(*var, GFP_KERNEL)?;
-            }
-        }
-        c
-    };
-    out.line(format_args!(
-        "# method: each variant frees threads*loops*objects objects of its own SLAB_NO_MERGE cache \
-         from threads bound to CPU i % online CPUs (as rcuscale's); variants run one after \
-         another, rounds in rotating order, medians over rounds"
-    ))?;
-    out.line(format_args!(
-        "# enqueue_ns_per_obj: thread time in the loops (allocation + deferred free; sync: + \
-         synchronize_rcu per loop) / objects; reclaim_us: first enqueue until every object is \
-         freed (engine: its barrier returned, its own teardown not counted; kernel paths: the \
-         cache destroyed, kmem_cache_destroy runs kvfree_rcu_barrier_on_cache; call_rcu: \
-         rcu_barrier and destroy; sync: destroy)"
-    ))?;
-    out.line(format_args!(
-        "# gps: grace periods over reclaim_us (rcu_seq_diff() of rcu_get_gp_seq()); idle_gps: the same over an idle \
-         interval as long, right after; net_gps = gps - idle_gps; net_gps_per_1000_milli: net \
-         grace periods per 1000 objects x 1000; exp_gps: expedited ones \
-         (rcu_exp_batches_completed)"
-    ))?;
-    out.line(format_args!(
-        "# requests: engine blocks closed (start_poll_synchronize_rcu cookies); sheaf/nolock \
-         ceil(free_rcu_sheaf / sheaf_capacity), sheaves handed to call_rcu (CONFIG_SLUB_STATS); \
-         call_rcu one per object; sync one per loop and thread; pageblock not observable"
-    ))?;
-    out.line(format_args!(
-        "# peak_pages: highest /sys/kernel/slab/<cache>/slabs seen (after each loop of thread 0 \
-         and at the end) x pages per slab, plus engine block pages at their peak; the kernel's own \
-         block pages and sheaves are not observable from a module; KASAN's quarantine keeps freed \
-         objects on the debug kernel. fallback: engine emergency call_rcu objects; kernel \
-         paths free_rcu_sheaf_fail (objects that missed a sheaf)"
-    ))?;
-    out.line(format_args!(
-        "# engine: block_entries={} drain_ms={} cache_pages={}",
-        cfg.block_entries,
-        cfg.drain_delay_ns / 1_000_000,
-        cfg.cache_pages
-    ))?;
-    let mut all: KVec<KVec<Measured>> = KVec::new();
-    for _ in 0..chosen.len() {
-        all.push(KVec::new(), GFP_KERNEL)?;
-    }
-    let mut seq = 0;
-    for round in 0..rounds {
-        for k in 0..chosen.len() {
-            let i = (round + k) % chosen.len();
-            let m = measure(chosen[i], load, cfg, idle, seq)?;
-            seq += 1;
-            row(out, "run", chosen[i], Some(round), &m, load.total())?;
-            all[i].push(m, GFP_KERNEL)?;
-        }
-        pr_info!("kfree_batching: round {}/{} done\n", round + 1, rounds);
-    }
-    // The dmesg summary, one line: the shape, then per variant its ns per
-    // object and net grace periods.
-    let mut sum = Text::new();
-    core::fmt::Write::write_fmt(
-        &mut sum,
-        format_args!(
-            "threads={} objects={} loops={} size={} rounds={}:",
-            load.threads, load.objects, load.loops, load.size, rounds
-        ),
-    )
-    .map_err(|_| ENOMEM)?;
-    for (i, var) in chosen.iter().enumerate() {
-        let ms = &all[i];
-        let med = Measured {
-            enqueue_ns_per_obj: median(ms, |m| m.enqueue_ns_per_obj)?,
-            window_us: median(ms, |m| m.window_us)?,
-            reclaim_us: median(ms, |m| m.reclaim_us)?,
-            gps: median(ms, |m| m.gps)?,
-            idle_gps: median_opt(ms, |m| m.idle_gps)?,
-            exp_gps: median(ms, |m| m.exp_gps)?,
-            idle_exp_gps: median_opt(ms, |m| m.idle_exp_gps)?,
-            requests: median_opt(ms, |m| m.requests)?,
-            peak_slabs: median_opt(ms, |m| m.peak_slabs)?,
-            slab_pages: median_opt(ms, |m| m.slab_pages)?,
-            block_pages: median_opt(ms, |m| m.block_pages)?,
-            fallback: median_opt(ms, |m| m.fallback)?,
-            sheaf_capacity: median_opt(ms, |m| m.sheaf_capacity)?,
-            free_rcu_sheaf: median_opt(ms, |m| m.free_rcu_sheaf)?,
-            free_rcu_sheaf_fail: median_opt(ms, |m| m.free_rcu_sheaf_fail)?,
+    fn run(p: &Params, run: &mut Run) -> Result<CString> {
+        let load = Load {
+            threads: p.threads as usize,
+            objects: p.objects as usize,
+            loops: p.loops as usize,
+            size: p.size as usize,
         };
-        // The net figure is the median of the rounds' net figures; the
-        // median row's idle_gps is what makes gps - idle_gps equal to it.
-        let net = median_opt(ms, |m| m.net_gps())?;
-        let med = Measured {
-            idle_gps: net.map(|n| (med.gps as i64 - n).max(0) as u64),
-            ..med
+        let cfg = Config {
+            cache_pages: p.cache_pages as usize,
+            drain_delay_ns: p.drain_ms * 1_000_000,
+            ..Config::default()
         };
-        row(out, "median", *var, None, &med, load.total())?;
-        core::fmt::Write::write_fmt(
-            &mut sum,
-            format_args!(
-                "{} {} {} ns/obj {} net GPs",
-                if i == 0 { "" } else { ";" },
-                var.name(),
-                med.enqueue_ns_per_obj,
-                Opt(net)
-            ),
-        )
-        .map_err(|_| ENOMEM)?;
+        run.line(format_args!(
+            "# method: each variant frees threads*loops*objects objects of its own SLAB_NO_MERGE \
+             cache from threads bound to CPU i % online CPUs (as rcuscale's); in each loop a \
+             thread allocates its objects (GFP_KERNEL|__GFP_NORETRY, zeroed) into an array, then \
+             hands each to the variant's deferred free; variants run one after another"
+        ))?;
+        run.line(format_args!(
+            "# enqueue_ns_per_obj: thread time in the loops, allocation + deferred free (sync: + \
+             synchronize_rcu per loop), per object; alloc_ns_per_obj and \
+             enqueue_only_ns_per_obj: its two parts; reclaim_us: first enqueue until every \
+             object is freed (engine: its barrier returned, its own teardown not counted; kernel \
+             paths: the cache destroyed, kmem_cache_destroy runs kvfree_rcu_barrier_on_cache; \
+             call_rcu: rcu_barrier and destroy; sync: destroy)"
+        ))?;
+        run.line(format_args!(
+            "# gps: grace periods over reclaim_us (rcu_seq_diff() of rcu_get_gp_seq()); idle_gps: \
+             the same over an idle interval as long, right after; net_gps_per_1000_milli: net \
+             grace periods per 1000 objects x 1000; exp_gps: expedited ones \
+             (rcu_exp_batches_completed)"
+        ))?;
+        run.line(format_args!(
+            "# requests: engine blocks closed (start_poll_synchronize_rcu cookies); sheaf/nolock \
+             ceil(free_rcu_sheaf / sheaf_capacity), sheaves handed to call_rcu (CONFIG_SLUB_STATS); \
+             call_rcu one per object; sync one per loop and thread; pageblock not observable"
+        ))?;
+        run.line(format_args!(
+            "# peak_pages: highest /sys/kernel/slab/<cache>/slabs seen (after each loop of thread 0 \
+             and at the end) x pages per slab, plus engine block pages at their peak; the kernel's own \
+             block pages and sheaves are not observable from a module; KASAN's quarantine keeps freed \
+             objects on the debug kernel. fallback: engine emergency call_rcu objects; kernel \
+             paths free_rcu_sheaf_fail (objects that missed a sheaf)"
+        ))?;
+        run.line(format_args!(
+            "# engine: block_entries={} drain_ms={} cache_pages={}",
+            cfg.block_entries,
+            cfg.drain_delay_ns / 1_000_000,
+            cfg.cache_pages
+        ))?;
+        run.plot(
+            "enqueue_ns_per_obj",
+            true,
+            "kfree_rcu variants: ns per object",
+        )?;
+        run.plot(
+            "peak_pages",
+            false,
+            "kfree_rcu variants: peak pages (cache slabs + engine blocks)",
+        )?;
+        let flags = (p.idle == 1, p.failslab == 1);
+        let summary = run.rounds(
+            VARIANTS,
+            p.variants,
+            p.rounds as usize,
+            FIELDS,
+            |ctl, way, seq| measure(ctl, way, load, cfg, flags, seq),
+        )?;
+        let summary = summary.into_bytes();
+        CString::try_from_fmt(fmt!(
+            "{}",
+            core::str::from_utf8(&summary).map_err(|_| EINVAL)?
+        ))
     }
-    let sum = sum.into_bytes();
-    CString::try_from_fmt(fmt!("{}", core::str::from_utf8(&sum).map_err(|_| EINVAL)?))
 }

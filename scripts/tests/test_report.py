@@ -130,3 +130,33 @@ class KfreeSection(unittest.TestCase):
         self.assertEqual([r["variant"] for r in rows], ["engine", "sheaf", "pageblock",
                                                         "call_rcu"])
         self.assertEqual(rows[0]["requests"], "50")
+
+
+NEW_EXPERIMENT = """\
+# rcu_lab raw_call_rcu results, format 1
+# kernel 7.3.4 preempt lazy lockdep absent cpus 2
+# params threads=2 rounds=3
+# plot enqueue_ns log: callbacks: ns per object
+run variant=call_rcu round=0 enqueue_ns=500 gps=7 idle_gps=2 net_gps=5
+median variant=call_rcu round=- enqueue_ns=500 gps=7 idle_gps=2 net_gps=5 gps_noise=ok
+median variant=raw round=- enqueue_ns=250 gps=4 idle_gps=3 net_gps=1 gps_noise=swamped
+"""
+
+
+class GenericExperimentSection(unittest.TestCase):
+    def test_any_experiment_gets_its_table_and_plots(self):
+        # An experiment with no section of its own: its median rows, every
+        # field, per kernel, and the plots its results name.
+        with tempfile.TemporaryDirectory() as d:
+            write_run(d)
+            with open(os.path.join(d, "perf", "rcu_lab", "raw_call_rcu"), "w") as f:
+                f.write(NEW_EXPERIMENT)
+            md, plots = report.report(d)
+            self.assertIn("## Experiment raw_call_rcu (raw_call_rcu)", md)
+            self.assertIn("Parameters: threads=2 rounds=3.", md)
+            self.assertIn("| variant | enqueue_ns | gps | idle_gps | net_gps | gps_noise |", md)
+            self.assertIn("| raw | 250 | 4 | 3 | 1 | swamped |", md)
+            if report.plt_or_none() is not None:
+                self.assertIn("raw_call_rcu-enqueue_ns.png", plots)
+            # kfree_batching keeps its own section and is not repeated.
+            self.assertNotIn("## Experiment kfree_batching", md)

@@ -7,7 +7,8 @@
 #
 # * The engine: enqueue from task context, under a raw spinlock and from
 #   hardirq, every object freed exactly once; a flood from one CPU with its
-#   block pages within their bound; the shrinker; and every block
+#   block pages within their bound; the shrinker; objects waiting in the
+#   open block of a CPU that goes offline (and comes back); and every block
 #   allocation failing (failslab, cache-filter on the engine's block cache),
 #   which must send every object down the emergency call_rcu() path.
 # * The experiment with quick parameters: every variant's result rows, every
@@ -16,6 +17,12 @@
 # * Bad parameters are refused with EINVAL and a dmesg line; a second run
 #   while one is in progress gets EBUSY; rmmod during a run is refused and
 #   works after it.
+# * A run the guest cannot afford (the issue's threads=64 objects=1000000
+#   size=4096) is refused with ENOMEM before it starts; one that runs out of
+#   memory midway (failslab on the load's caches after a budget of bytes)
+#   ends with ENOMEM, nothing leaked and no process killed; a long run is
+#   stopped by SIGKILL to the writer within 2 s, its results say so, and the
+#   module unloads afterwards (the gate also sees no hung-task report).
 . "$(dirname "$0")/lib.sh"
 
 E=$RCU_LAB_DEBUGFS/kfree_batching
@@ -24,10 +31,10 @@ QUICK="threads=2 objects=300 loops=2 rounds=1 idle=0"
 
 ktap_print_header
 rcu_lab_require
-ktap_set_plan 19
+ktap_set_plan 24
 
 rcu_lab_test "insmod rcu_lab" rcu_lab_load
-for c in batch_contexts batch_flood batch_shrinker; do
+for c in batch_contexts batch_flood batch_shrinker batch_hotplug; do
 	rcu_lab_test "$c" rcu_lab_case "$c"
 done
 
@@ -60,7 +67,7 @@ quick_run() {
 			{ ktap_print_msg "no median row for $v"; return 1; }
 	done
 	grep -q "^# params threads=2 objects=300 loops=2 " "$E/results" &&
-		dmesg | grep -q "kfree_batching: threads=2 objects=300 loops=2 size=32 rounds=1: engine "
+		dmesg | grep -q "kfree_batching: threads=2 objects=300 loops=2 size=32 rounds=1 .*: engine [0-9]* ns/obj "
 }
 rcu_lab_test "experiment: quick run, every variant reported, one-line summary" quick_run
 # The kernel paths took the path their cache says: sheaves on the sheaf
@@ -124,6 +131,76 @@ busy() {
 rcu_lab_test "run: a second run gets EBUSY and rmmod is refused while one runs" busy
 ebusy_logged() { dmesg | grep -q "kfree_batching: run refused: a run is in progress"; }
 rcu_lab_test "run: the refused second run is in dmesg" ebusy_logged
+# Too large for the guest: refused before anything starts, with ENOMEM.
+too_large() {
+	echo "threads=64 objects=1000000 size=4096 loops=8 rounds=1" >"$E/params" || return 1
+	_err=$( (echo 1 >"$E/run") 2>&1) && { ktap_print_msg "the run was accepted"; return 1; }
+	case "$_err" in
+	*"allocate memory"*) ;;
+	*) ktap_print_msg "not ENOMEM: $_err"; return 1 ;;
+	esac
+	dmesg | grep -q "kfree_batching: run refused: threads=64 objects=1000000 .* needs up to [0-9]* MiB at its peak, more than half of the [0-9]* MiB available" ||
+		{ ktap_print_msg "no refusal line in dmesg"; return 1; }
+	if dmesg | grep -q "kfree_batching: run started: threads=64"; then
+		ktap_print_msg "the refused run started"
+		return 1
+	fi
+}
+rcu_lab_test "run: a load too large for the guest is refused with ENOMEM before it starts" too_large
+
+# Out of memory midway: failslab fails every allocation from the load's
+# caches once 1 MiB of them succeeded (space), about 32768 of the 160000
+# objects of the engine's run.
+oom_midway() {
+	echo reset >"$E/params" &&
+		echo "threads=2 objects=2000 loops=40 rounds=1 variants=1 idle=0 failslab=1" >"$E/params" ||
+		return 1
+	failslab_arm || return 1
+	echo 1048576 >"$F/space"
+	_err=$( (echo 1 >"$E/run") 2>&1)
+	_rc=$?
+	failslab_disarm
+	echo 0 >"$F/space"
+	echo "failslab=0" >"$E/params"
+	[ $_rc != 0 ] || { ktap_print_msg "the run succeeded"; return 1; }
+	case "$_err" in
+	*"allocate memory"*) ;;
+	*) ktap_print_msg "not ENOMEM: $_err"; return 1 ;;
+	esac
+	dmesg | grep -q "kfree_batching: .* threads stopped early: an allocation failed" ||
+		{ ktap_print_msg "no 'stopped early' line"; return 1; }
+	grep -q "^# failed after [0-9]* s: error -12" "$E/results" ||
+		{ ktap_print_msg "results do not say the run failed"; return 1; }
+	if dmesg | grep -qE "invoked oom-killer|Out of memory: Killed process"; then
+		ktap_print_msg "the OOM killer ran"
+		return 1
+	fi
+}
+rcu_lab_test "run: out of memory midway ends with ENOMEM, no OOM killer, results say so" oom_midway
+
+# A long run (50 rounds) stopped by SIGKILL to the writer.
+uptime_cs() { tr -d . </proc/uptime | cut -d' ' -f1; }
+stop_by_signal() {
+	echo reset >"$E/params" &&
+		echo "threads=2 objects=500 loops=4 rounds=50 idle=1" >"$E/params" || return 1
+	(echo 1 >"$E/run") &
+	_bg=$!
+	sleep 3
+	kill -0 $_bg 2>/dev/null || { ktap_print_msg "the run ended before the signal"; return 1; }
+	_t0=$(uptime_cs)
+	kill -9 $_bg
+	wait $_bg 2>/dev/null
+	_cs=$(( $(uptime_cs) - _t0 ))
+	ktap_print_msg "the writer was gone $_cs centiseconds after SIGKILL"
+	[ "$_cs" -le 200 ]
+}
+rcu_lab_test "run: SIGKILL to the writer stops a long run within 2 s" stop_by_signal
+stopped_said() {
+	grep -q "^# stopped after [0-9]* s: the writer got a fatal signal" "$E/results" &&
+		dmesg | grep -q "kfree_batching: run stopped by a fatal signal after"
+}
+rcu_lab_test "run: the stopped run's results and dmesg say it stopped" stopped_said
+
 rcu_lab_test "rmmod rcu_lab after the run" rcu_lab_unload
 
 ktap_finished
