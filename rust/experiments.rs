@@ -64,6 +64,7 @@ use kernel::{
 };
 
 pub(crate) mod kfree_batching;
+pub(crate) mod stress;
 
 /// One parameter of an experiment, as [`params!`] declares it.
 pub(crate) struct Param {

@@ -26,7 +26,6 @@ mod batch;
 mod hazptr;
 mod locks;
 mod rcu;
-mod stress;
 
 /// What a case found: whether it passed, and what it measured.
 pub(crate) struct Outcome {

@@ -2,10 +2,8 @@
 
 //! Test cases for the hazard pointers in [`crate::hazptr`].
 
-use super::{
-    stress::{self, Counted, Element, Read, Stats, Table, CELLS},
-    Case, Outcome,
-};
+use super::{Case, Outcome};
+use crate::experiments::stress::{self, Counted, Element, Read, Stats, Table, CELLS};
 use crate::{
     hazptr::HazPtr,
     system::{self, Lockdep},

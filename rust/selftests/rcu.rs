@@ -2,10 +2,8 @@
 
 //! Test cases for the RCU types in [`crate::rcu`].
 
-use super::{
-    stress::{self, Counted, Element, Plain, Read, Stats, Table, CELLS},
-    Case, Outcome,
-};
+use super::{Case, Outcome};
+use crate::experiments::stress::{self, Counted, Element, Plain, Read, Stats, Table, CELLS};
 use crate::{
     rcu::{self, GpState, RcuBox, RcuPtr, Retired},
     system::Lockdep,

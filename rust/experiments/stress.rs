@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A reader/updater stress harness for the deferred-reclamation types.
+//! A reader/updater stress harness for the deferred-reclamation types, on
+//! the experiment floor so that experiments and the selftests both use it.
 //!
 //! A [`Table`] of [`CELLS`] pointers to elements. One reader thread per
 //! online CPU loops over every cell, and a timer on each of those CPUs reads
@@ -21,7 +22,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use kernel::{prelude::*, sync::Arc};
 
 /// Number of element pointers in a table.
-pub(super) const CELLS: usize = 8;
+pub(crate) const CELLS: usize = 8;
 /// Value of a live element's magic field ("rcu_lab!").
 const MAGIC: u64 = 0x7263_755f_6c61_6221;
 /// Value a dropped element leaves in its magic field.
@@ -31,26 +32,26 @@ const IRQ_PERIOD_NS: u64 = 100_000;
 
 /// Counters of one run, shared by its threads, timers and elements.
 #[derive(Default)]
-pub(super) struct Stats {
-    pub(super) reads: AtomicU64,
-    pub(super) bad: AtomicU64,
-    pub(super) irq_reads: AtomicU64,
-    pub(super) irq_nested: AtomicU64,
-    pub(super) irq_bad: AtomicU64,
-    pub(super) updates: AtomicU64,
-    pub(super) allocated: AtomicU64,
-    pub(super) freed: AtomicU64,
+pub(crate) struct Stats {
+    pub(crate) reads: AtomicU64,
+    pub(crate) bad: AtomicU64,
+    pub(crate) irq_reads: AtomicU64,
+    pub(crate) irq_nested: AtomicU64,
+    pub(crate) irq_bad: AtomicU64,
+    pub(crate) updates: AtomicU64,
+    pub(crate) allocated: AtomicU64,
+    pub(crate) freed: AtomicU64,
     irq_turn: AtomicUsize,
     stop: AtomicBool,
 }
 
 impl Stats {
-    pub(super) fn new() -> Result<Arc<Self>> {
+    pub(crate) fn new() -> Result<Arc<Self>> {
         Ok(Arc::new(Stats::default(), GFP_KERNEL)?)
     }
 
     /// Elements allocated and not yet dropped.
-    pub(super) fn outstanding(&self) -> u64 {
+    pub(crate) fn outstanding(&self) -> u64 {
         self.allocated
             .load(Relaxed)
             .saturating_sub(self.freed.load(Relaxed))
@@ -58,7 +59,7 @@ impl Stats {
 }
 
 /// An element readers check.
-pub(super) trait Element: Send + Sync + Sized + 'static {
+pub(crate) trait Element: Send + Sync + Sized + 'static {
     /// A new live element.
     fn new(seq: u64, stats: &Arc<Stats>) -> Self;
     /// Its magic field.
@@ -67,7 +68,7 @@ pub(super) trait Element: Send + Sync + Sized + 'static {
 
 /// An element that poisons its magic and counts itself in
 /// [`Stats::freed`] when dropped.
-pub(super) struct Counted {
+pub(crate) struct Counted {
     magic: AtomicU64,
     seq: u64,
     stats: Arc<Stats>,
@@ -75,7 +76,7 @@ pub(super) struct Counted {
 
 impl Counted {
     /// The sequence number it was created with.
-    pub(super) fn seq(&self) -> u64 {
+    pub(crate) fn seq(&self) -> u64 {
         self.seq
     }
 }
@@ -103,7 +104,7 @@ impl Drop for Counted {
 
 /// An element without `Drop`, as `kfree_rcu()` requires: only KASAN and
 /// kmemleak can tell when it is freed.
-pub(super) struct Plain {
+pub(crate) struct Plain {
     magic: AtomicU64,
     _seq: u64,
 }
@@ -123,7 +124,7 @@ impl Element for Plain {
 
 /// Checks a live element: the magic, a pause to widen any race, the magic
 /// again (relaxed atomic loads, so both are real reads).
-pub(super) fn check<E: Element>(e: &E) -> bool {
+pub(crate) fn check<E: Element>(e: &E) -> bool {
     let first = e.magic().load(Relaxed);
     for _ in 0..16 {
         core::hint::spin_loop();
@@ -132,17 +133,17 @@ pub(super) fn check<E: Element>(e: &E) -> bool {
 }
 
 /// What one read found.
-pub(super) struct Read {
+pub(crate) struct Read {
     /// The cell held an element.
-    pub(super) found: bool,
+    pub(crate) found: bool,
     /// The element passed [`check`].
-    pub(super) ok: bool,
+    pub(crate) ok: bool,
     /// The reader nested on a slot in use (hazard pointers only).
-    pub(super) nested: bool,
+    pub(crate) nested: bool,
 }
 
 /// A structure under stress.
-pub(super) trait Table: Send + Sync + 'static {
+pub(crate) trait Table: Send + Sync + 'static {
     /// Number of updater threads. Updaters that block for a whole grace
     /// period each need company to keep the structure changing: concurrent
     /// waits share grace periods.
@@ -155,21 +156,21 @@ pub(super) trait Table: Send + Sync + 'static {
 }
 
 /// What a run saw.
-pub(super) struct Report {
-    pub(super) cpus: u32,
-    pub(super) ms: u64,
-    pub(super) reads: u64,
-    pub(super) bad: u64,
-    pub(super) irq_reads: u64,
-    pub(super) irq_nested: u64,
-    pub(super) irq_bad: u64,
-    pub(super) updates: u64,
-    pub(super) errors: u64,
+pub(crate) struct Report {
+    pub(crate) cpus: u32,
+    pub(crate) ms: u64,
+    pub(crate) reads: u64,
+    pub(crate) bad: u64,
+    pub(crate) irq_reads: u64,
+    pub(crate) irq_nested: u64,
+    pub(crate) irq_bad: u64,
+    pub(crate) updates: u64,
+    pub(crate) errors: u64,
 }
 
 impl Report {
     /// Reads and updates happened, in both contexts, and all were good.
-    pub(super) fn clean(&self) -> bool {
+    pub(crate) fn clean(&self) -> bool {
         self.reads > 0
             && self.irq_reads > 0
             && self.updates > 0
@@ -236,7 +237,7 @@ fn reader<T: Table>(table: Arc<T>, stats: Arc<Stats>) -> Result {
 }
 
 /// Runs readers on every online CPU and one updater for `ms` milliseconds.
-pub(super) fn run<T: Table>(table: Arc<T>, stats: &Arc<Stats>, ms: u64) -> Result<Report> {
+pub(crate) fn run<T: Table>(table: Arc<T>, stats: &Arc<Stats>, ms: u64) -> Result<Report> {
     let cpus = system::online_cpus();
     let mut readers = KVec::with_capacity(cpus as usize, GFP_KERNEL)?;
     let failed = Arc::new(AtomicU64::new(0), GFP_KERNEL)?;
