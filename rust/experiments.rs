@@ -141,6 +141,12 @@ pub(crate) trait Spec: 'static {
     const NAME: &'static CStr;
     /// Its parameters.
     type Params: Params;
+    /// What it keeps from module load to unload (a warm engine, say),
+    /// shared by its runs.
+    type Shared: Send + Sync + 'static;
+
+    /// Makes [`Spec::Shared`] when the module loads. Sleeps.
+    fn shared() -> Result<Self::Shared>;
 
     /// The most memory, in bytes, a run with `p` can hold at once. A run
     /// that needs more than half of the memory available is refused before
@@ -149,39 +155,12 @@ pub(crate) trait Spec: 'static {
 
     /// Runs it: writes what it measured to `run` and returns the summary
     /// (the dmesg line after the parameters). Sleeps.
-    fn run(p: &Self::Params, run: &mut Run) -> Result<CString>;
+    fn run(p: &Self::Params, shared: &Self::Shared, run: &mut Run) -> Result<CString>;
 }
 
-/// An experiment, with its types erased, as the debugfs files use it.
-pub(crate) struct Experiment {
-    name: &'static CStr,
-    params: &'static [Param],
-    peak_bytes: fn(&[u64]) -> Result<u64>,
-    run: fn(&[u64], &mut Run) -> Result<CString>,
-}
-
-fn peak_bytes_of<S: Spec>(values: &[u64]) -> Result<u64> {
-    S::peak_bytes(&S::Params::from_values(values))
-}
-
-fn run_of<S: Spec>(values: &[u64], run: &mut Run) -> Result<CString> {
-    S::run(&S::Params::from_values(values), run)
-}
-
-impl Experiment {
-    /// The experiment `S`.
-    pub(crate) const fn of<S: Spec>() -> Self {
-        Self {
-            name: S::NAME,
-            params: S::Params::TABLE,
-            peak_bytes: peak_bytes_of::<S>,
-            run: run_of::<S>,
-        }
-    }
-}
-
-/// Every experiment, in the order the report shows them.
-static EXPERIMENTS: &[Experiment] = &[Experiment::of::<kfree_batching::KfreeBatching>()];
+/// Every experiment, in the order the report shows them: each entry
+/// creates its debugfs directory and what it shares between runs.
+static EXPERIMENTS: &[fn(&mut Dir) -> Result] = &[register_one::<kfree_batching::KfreeBatching>];
 
 /// How a run is going: whether it must stop, and why.
 ///
@@ -572,8 +551,8 @@ impl fmt::Display for Values<'_> {
 
 /// State an experiment's files share.
 #[pin_data]
-struct State {
-    exp: &'static Experiment,
+struct State<S: Spec> {
+    shared: S::Shared,
     #[pin]
     values: Mutex<KVec<u64>>,
     #[pin]
@@ -586,9 +565,9 @@ struct State {
 /// Bytes in a MiB, for messages.
 const MIB: u64 = 1 << 20;
 
-impl State {
+impl<S: Spec> State<S> {
     fn name(&self) -> &'static str {
-        self.exp.name.to_str().unwrap_or("?")
+        S::NAME.to_str().unwrap_or("?")
     }
 
     /// Parses `key=value ...` into a copy of the values; refuses the whole
@@ -596,7 +575,7 @@ impl State {
     fn parse(&self, text: &str) -> Result<KVec<u64>> {
         let mut new = KVec::new();
         if text == "reset" {
-            for p in self.exp.params {
+            for p in S::Params::TABLE {
                 new.push(p.default, GFP_KERNEL)?;
             }
             return Ok(new);
@@ -611,7 +590,7 @@ impl State {
                 );
                 return Err(EINVAL);
             };
-            let Some(i) = self.exp.params.iter().position(|p| p.name == key) else {
+            let Some(i) = S::Params::TABLE.iter().position(|p| p.name == key) else {
                 pr_warn_ratelimited!(
                     "{}: params: unknown key '{}'\n",
                     self.name(),
@@ -619,7 +598,7 @@ impl State {
                 );
                 return Err(EINVAL);
             };
-            let p = &self.exp.params[i];
+            let p = &S::Params::TABLE[i];
             let v = match value.parse::<u64>() {
                 Ok(v) if (p.min..=p.max).contains(&v) => v,
                 Ok(_) | Err(_) => {
@@ -647,13 +626,14 @@ impl State {
         let mut values = KVec::new();
         values.extend_from_slice(&self.values.lock(), GFP_KERNEL)?;
         let v = Values {
-            params: self.exp.params,
+            params: S::Params::TABLE,
             values: &values,
         };
         // The worst case must fit in a fair share of what is free now:
         // beyond it, the load would push the machine into reclaim and the
         // OOM killer before its own allocations (which never retry) fail.
-        let peak = (self.exp.peak_bytes)(&values)?;
+        let p = S::Params::from_values(&values);
+        let peak = S::peak_bytes(&p)?;
         let avail = system::mem_available_bytes();
         if peak > avail / 2 {
             pr_warn_ratelimited!(
@@ -680,7 +660,7 @@ impl State {
         ))?;
         pr_info!("{}: run started: {}\n", self.name(), format_args!("{v}"));
         let t = Instant::now();
-        let r = (self.exp.run)(&values, &mut run);
+        let r = S::run(&p, &self.shared, &mut run);
         let secs = t.elapsed_us() / 1_000_000;
         let r = match r {
             Ok(summary) => {
@@ -714,18 +694,18 @@ impl State {
 }
 
 /// `params`.
-struct ParamsFile(Arc<State>);
+struct ParamsFile<S: Spec>(Arc<State<S>>);
 /// `run`.
-struct RunFile(Arc<State>);
+struct RunFile<S: Spec>(Arc<State<S>>);
 /// `results`.
-struct ResultsFile(Arc<State>);
+struct ResultsFile<S: Spec>(Arc<State<S>>);
 
-impl FileOps for ParamsFile {
+impl<S: Spec> FileOps for ParamsFile<S> {
     const WRITABLE: bool = true;
 
     fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let values = self.0.values.lock();
-        for (p, v) in self.0.exp.params.iter().zip(values.iter()) {
+        for (p, v) in S::Params::TABLE.iter().zip(values.iter()) {
             writeln!(
                 f,
                 "{}={}\t# {} ({}..={}, default {})",
@@ -742,7 +722,7 @@ impl FileOps for ParamsFile {
     }
 }
 
-impl FileOps for RunFile {
+impl<S: Spec> FileOps for RunFile<S> {
     const WRITABLE: bool = true;
 
     fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -762,7 +742,7 @@ impl FileOps for RunFile {
     }
 }
 
-impl FileOps for ResultsFile {
+impl<S: Spec> FileOps for ResultsFile<S> {
     fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0.results.lock().as_ref() {
             Some(text) => f.write_str(core::str::from_utf8(text).map_err(|_| fmt::Error)?),
@@ -771,26 +751,30 @@ impl FileOps for ResultsFile {
     }
 }
 
-/// Creates each experiment's directory in `dir`.
+/// Creates each experiment's directory in `dir`, and what it shares
+/// between runs. Sleeps.
 pub(crate) fn register(dir: &mut Dir) -> Result {
-    for exp in EXPERIMENTS {
-        let mut values = KVec::new();
-        for p in exp.params {
-            values.push(p.default, GFP_KERNEL)?;
-        }
-        let state = Arc::pin_init(
-            try_pin_init!(State {
-                exp,
-                values <- new_mutex!(values, "rcu_lab_experiment_values"),
-                results <- new_mutex!(None, "rcu_lab_experiment_results"),
-                running <- new_mutex!((), "rcu_lab_experiment_running"),
-            }? Error),
-            GFP_KERNEL,
-        )?;
-        let sub = dir.subdir(exp.name)?;
-        sub.add_file(c"params", Ok::<_, Error>(ParamsFile(state.clone())))?;
-        sub.add_file(c"run", Ok::<_, Error>(RunFile(state.clone())))?;
-        sub.add_file(c"results", Ok::<_, Error>(ResultsFile(state)))?;
+    EXPERIMENTS.iter().try_for_each(|register| register(dir))
+}
+
+/// Creates experiment `S`'s directory in `dir`.
+fn register_one<S: Spec>(dir: &mut Dir) -> Result {
+    let mut values = KVec::new();
+    for p in S::Params::TABLE {
+        values.push(p.default, GFP_KERNEL)?;
     }
+    let state = Arc::pin_init(
+        try_pin_init!(State::<S> {
+            shared: S::shared()?,
+            values <- new_mutex!(values, "rcu_lab_experiment_values"),
+            results <- new_mutex!(None, "rcu_lab_experiment_results"),
+            running <- new_mutex!((), "rcu_lab_experiment_running"),
+        }? Error),
+        GFP_KERNEL,
+    )?;
+    let sub = dir.subdir(S::NAME)?;
+    sub.add_file(c"params", Ok::<_, Error>(ParamsFile(state.clone())))?;
+    sub.add_file(c"run", Ok::<_, Error>(RunFile(state.clone())))?;
+    sub.add_file(c"results", Ok::<_, Error>(ResultsFile(state)))?;
     Ok(())
 }

@@ -16,7 +16,9 @@
 //! destroyed, which waits for its `kfree_rcu()` objects and warns about any
 //! left over. The variants:
 //!
-//! * `engine`: rcu_lab's [`KfreeBatch`];
+//! * `engine`: rcu_lab's [`KfreeBatch`], one for the module's life (warm:
+//!   its page cache keeps what earlier runs grew it to), lent to each run
+//!   with [`KfreeBatch::scope`];
 //! * `sheaf`: the kernel's `kvfree_call_rcu()` on a cache with sheaves;
 //! * `pageblock`: `kvfree_call_rcu()` on a cache without sheaves
 //!   (`SLAB_NOLEAKTRACE`): the 5.11 page-block path;
@@ -31,7 +33,7 @@ use super::{params, Control, Field, Run, Spec, Stat, Variant};
 use crate::{
     rcu::{
         self,
-        batch::{Config, KfreeBatch, Stats, BLOCK_ENTRIES},
+        batch::{Config, KfreeBatch, Scope, Stats, BLOCK_ENTRIES},
     },
     slab::{SlabCache, SlabObj},
     system, task,
@@ -273,11 +275,12 @@ const FIELDS: &[Field<Measured>] = &[
 /// Objects a load thread checks [`Control::stopping`] after.
 const STOP_CHECK: usize = 256;
 
-/// Per-thread state of the load.
-struct Shared<'c> {
-    ctl: &'c Control,
+/// Per-thread state of the load: objects of `cache` (lifetime `'c`),
+/// handed to the engine's scope `batch` for the engine variant.
+struct Shared<'a, 'c> {
+    ctl: &'a Control,
     cache: &'c SlabCache,
-    batch: Option<&'c KfreeBatch<'c>>,
+    batch: Option<&'a Scope<'a, 'c>>,
     way: Way,
     load: Load,
     alloc_ns: AtomicU64,
@@ -286,7 +289,16 @@ struct Shared<'c> {
     failed: AtomicUsize,
 }
 
-impl Shared<'_> {
+/// What a load left in its [`Shared`] counters.
+struct Loaded {
+    alloc_ns: u64,
+    enqueue_ns: u64,
+    peak_slabs: u64,
+    failed: usize,
+    window_us: u64,
+}
+
+impl Shared<'_, '_> {
     fn sample_slabs(&self) {
         if let Some(s) = self.cache.attr(c"slabs") {
             self.peak_slabs.fetch_max(s, Relaxed);
@@ -352,10 +364,45 @@ impl Shared<'_> {
     }
 }
 
+/// Runs the load on objects of `cache`, handing them to `batch` for the
+/// engine variant; `t0` is its start.
+fn load_run<'c>(
+    ctl: &Control,
+    cache: &'c SlabCache,
+    batch: Option<&Scope<'_, 'c>>,
+    way: Way,
+    load: Load,
+    t0: Instant,
+) -> (Result, Loaded) {
+    let shared = Shared {
+        ctl,
+        cache,
+        batch,
+        way,
+        load,
+        alloc_ns: AtomicU64::new(0),
+        enqueue_ns: AtomicU64::new(0),
+        peak_slabs: AtomicU64::new(0),
+        failed: AtomicUsize::new(0),
+    };
+    let r = ctl.threads(c"kfree_batching", load.threads, &|i| shared.thread(i));
+    let window_us = t0.elapsed_us();
+    shared.sample_slabs();
+    let loaded = Loaded {
+        alloc_ns: shared.alloc_ns.load(Relaxed),
+        enqueue_ns: shared.enqueue_ns.load(Relaxed),
+        peak_slabs: shared.peak_slabs.load(Relaxed),
+        failed: shared.failed.load(Relaxed),
+        window_us,
+    };
+    (r, loaded)
+}
+
 /// Runs one variant once and measures it.
 /// With `failslab`, failslab's `cache-filter` applies to the load's cache.
 fn measure(
     ctl: &Control,
+    engine: &KfreeBatch<'static>,
     way: Way,
     load: Load,
     cfg: Config,
@@ -371,57 +418,49 @@ fn measure(
     if failslab {
         cache.set_attr(c"failslab", 1)?;
     }
-    let batch = match way {
-        Way::Engine => Some(KfreeBatch::new(c"kfree_batching", cfg)?),
-        _ => None,
-    };
-    if let Some(b) = &batch {
-        b.fill_caches();
-    }
+    // The engine is the experiment's warm one, tuned to this run's params;
+    // its counters are read as the change over this run.
+    let engine = (way == Way::Engine).then_some(engine);
+    let before = engine.map(|e| {
+        e.tune(cfg.cache_pages, cfg.drain_delay_ns);
+        e.fill_caches();
+        e.reset_peak();
+        e.stats()
+    });
     let mut m = Measured {
         objects: load.total() as u64,
         sheaf_capacity: cache.attr(c"sheaf_capacity"),
         slab_pages: cache.attr(c"order").map(|o| 1u64 << o.min(10)),
         ..Measured::default()
     };
-    let shared = Shared {
-        ctl,
-        cache: &cache,
-        batch: batch.as_ref(),
-        way,
-        load,
-        alloc_ns: AtomicU64::new(0),
-        enqueue_ns: AtomicU64::new(0),
-        peak_slabs: AtomicU64::new(0),
-        failed: AtomicUsize::new(0),
-    };
     let gp0 = rcu::GpSeq::now();
     let t0 = Instant::now();
-    // A stop (signal) leaves through `?` after the threads are joined: the
-    // drops below free the engine's and the cache's objects all the same.
-    ctl.threads(c"kfree_batching", load.threads, &|i| shared.thread(i))?;
-    m.window_us = t0.elapsed_us();
-    shared.sample_slabs();
-    let mut stats = Stats::default();
     // The end of reclaim: every object freed. For the engine, when its
-    // barrier returns (its own teardown, like the kernel's never torn down
-    // per-CPU state, is not counted); for the others, when the cache is
+    // scope's barrier returns (the engine itself lives on, like the
+    // kernel's per-CPU state); for the others, when the cache is
     // destroyed: `rcu_barrier()` for `call_rcu()`, and
     // `kvfree_rcu_barrier_on_cache()` for the kernel's kfree_rcu paths.
-    let mut end = None;
-    if let Some(b) = &batch {
-        b.barrier();
-        end = Some((t0.elapsed_us(), gp0.elapsed()));
-        stats = b.stats();
-    }
+    let (r, loaded, end, stats) = match (engine, before) {
+        (Some(e), Some(before)) => {
+            let (r, loaded) = e.scope(|s| load_run(ctl, &cache, Some(s), way, load, t0));
+            let end = (t0.elapsed_us(), gp0.elapsed());
+            (r, loaded, Some(end), e.stats().since(&before))
+        }
+        _ => {
+            let (r, loaded) = load_run(ctl, &cache, None, way, load, t0);
+            (r, loaded, None, Stats::default())
+        }
+    };
+    // A stop (signal) leaves here, after the threads were joined and, for
+    // the engine, its objects freed; dropping the cache frees the rest.
+    r?;
+    m.window_us = loaded.window_us;
     m.free_rcu_sheaf = cache.attr(c"free_rcu_sheaf");
     m.free_rcu_sheaf_fail = cache.attr(c"free_rcu_sheaf_fail");
-    let failed = shared.failed.load(Relaxed);
-    m.alloc_ns = shared.alloc_ns.load(Relaxed);
-    m.enqueue_ns = shared.enqueue_ns.load(Relaxed);
-    m.peak_slabs = Some(shared.peak_slabs.load(Relaxed)).filter(|s| *s > 0);
-    drop(shared);
-    drop(batch);
+    let failed = loaded.failed;
+    m.alloc_ns = loaded.alloc_ns;
+    m.enqueue_ns = loaded.enqueue_ns;
+    m.peak_slabs = Some(loaded.peak_slabs).filter(|s| *s > 0);
     // Waits for `call_rcu()` callbacks and the cache's kfree_rcu objects.
     drop(cache);
     let (us, gps) = end.unwrap_or_else(|| (t0.elapsed_us(), gp0.elapsed()));
@@ -477,6 +516,13 @@ fn measure(
 impl Spec for KfreeBatching {
     const NAME: &'static CStr = c"kfree_batching";
     type Params = Params;
+    /// The engine variant's engine: one for the module's life, warm from
+    /// run to run (its page cache keeps what earlier runs' demand grew).
+    type Shared = KfreeBatch<'static>;
+
+    fn shared() -> Result<KfreeBatch<'static>> {
+        KfreeBatch::new(c"kfree_batching", Config::default())
+    }
 
     /// Every object may still wait for its grace period when the last one
     /// is allocated (the kernel's page-block path drains after up to 5 s,
@@ -500,7 +546,7 @@ impl Spec for KfreeBatching {
         Ok(total * footprint + p.threads * p.objects * 8 + blocks * PAGE_SIZE as u64)
     }
 
-    fn run(p: &Params, run: &mut Run) -> Result<CString> {
+    fn run(p: &Params, shared: &KfreeBatch<'static>, run: &mut Run) -> Result<CString> {
         let load = Load {
             threads: p.threads as usize,
             objects: p.objects as usize,
@@ -566,7 +612,7 @@ impl Spec for KfreeBatching {
             p.variants,
             p.rounds as usize,
             FIELDS,
-            |ctl, way, seq| measure(ctl, way, load, cfg, flags, seq),
+            |ctl, way, seq| measure(ctl, shared, way, load, cfg, flags, seq),
         )?;
         let summary = summary.into_bytes();
         CString::try_from_fmt(fmt!(

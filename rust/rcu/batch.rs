@@ -54,7 +54,7 @@ use crate::{
 use core::{
     marker::PhantomData,
     ptr::NonNull,
-    sync::atomic::{AtomicUsize, Ordering::Relaxed},
+    sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed},
 };
 use kernel::{bindings, cpu, new_mutex, page::PAGE_SIZE, prelude::*, str::CString, sync::Mutex};
 
@@ -102,9 +102,11 @@ unsafe impl<T: Send + 'static> KfreeRcu for KBox<super::RcuBox<T>> {
 pub(crate) struct Config {
     /// Objects per block, 1 to [`BLOCK_ENTRIES`].
     pub(crate) block_entries: usize,
-    /// Empty pages each CPU keeps (the kernel's `rcu_min_cached_objs`: 5).
+    /// Empty pages each CPU keeps at least (the kernel's
+    /// `rcu_min_cached_objs`: 5); [`Engine::tune`] changes it.
     pub(crate) cache_pages: usize,
-    /// How long a block may stay open before the drain closes it.
+    /// How long a block may stay open before the drain closes it;
+    /// [`Engine::tune`] changes it.
     pub(crate) drain_delay_ns: u64,
     /// The rejected design: allocate block pages inline with `GFP_ATOMIC`
     /// in [`Engine::kfree_rcu`] (lockdep reports it under a raw
@@ -161,6 +163,25 @@ pub(crate) struct Stats {
     pub(crate) shrunk: usize,
 }
 
+impl Stats {
+    /// What happened since `before`, an earlier snapshot of the same
+    /// engine: counts as differences; `pages_live` now; `pages_peak` as
+    /// recorded since the last [`Engine::reset_peak`].
+    pub(crate) fn since(&self, before: &Stats) -> Stats {
+        Stats {
+            queued: self.queued - before.queued,
+            freed_in_blocks: self.freed_in_blocks - before.freed_in_blocks,
+            emergency: self.emergency - before.emergency,
+            blocks_closed: self.blocks_closed - before.blocks_closed,
+            pages_live: self.pages_live,
+            pages_peak: self.pages_peak,
+            pages_allocated: self.pages_allocated - before.pages_allocated,
+            refill_failures: self.refill_failures - before.refill_failures,
+            shrunk: self.shrunk - before.shrunk,
+        }
+    }
+}
+
 struct Inner<'a> {
     /// One channel per possible CPU. Before `blocks`: every block is
     /// freed before the block cache.
@@ -169,6 +190,9 @@ struct Inner<'a> {
     /// kmemleak scans them, and failslab's `cache-filter` can target them.
     blocks: SlabCache,
     config: Config,
+    /// `config.cache_pages` and `config.drain_delay_ns` as tuned now.
+    cache_pages: AtomicUsize,
+    drain_delay_ns: AtomicU64,
     counters: Counters,
     _objects: PhantomData<&'a ()>,
 }
@@ -200,6 +224,38 @@ impl<'a> KfreeBatch<'a> {
             _shrinker: shrinker,
             engine,
         })
+    }
+}
+
+impl KfreeBatch<'static> {
+    /// Lends a long-lived (warm) engine to objects that live at least `'c`
+    /// (objects of a slab cache the caller destroys afterwards, say): `f`
+    /// gets a [`Scope`] to hand them over with, and every object handed
+    /// over inside is freed before `scope` returns (a full
+    /// [`Engine::barrier`]), so none outlives `'c`. Sleeps.
+    pub(crate) fn scope<'c, R>(&self, f: impl for<'s> FnOnce(&'s Scope<'s, 'c>) -> R) -> R {
+        let r = f(&Scope {
+            engine: &self.engine,
+            _objects: PhantomData,
+        });
+        self.engine.barrier();
+        r
+    }
+}
+
+/// A warm engine lent to objects of lifetime `'c`; see [`KfreeBatch::scope`].
+pub(crate) struct Scope<'s, 'c> {
+    engine: &'s Engine<'static>,
+    /// Invariant in `'c`: a scope for short-lived objects cannot pass for
+    /// one with a longer lifetime, nor the reverse.
+    _objects: PhantomData<fn(&'c ()) -> &'c ()>,
+}
+
+impl<'c> Scope<'_, 'c> {
+    /// [`Engine::kfree_rcu`] for an object that lives at least `'c`; the
+    /// scope frees it before it ends. Any context but NMI, as there.
+    pub(crate) fn kfree_rcu<O: KfreeRcu + 'c>(&self, obj: O) {
+        self.engine.enqueue(obj.into_raw());
     }
 }
 
@@ -265,6 +321,8 @@ impl<'a> Engine<'a> {
         let inner = Inner {
             cpus,
             blocks,
+            cache_pages: AtomicUsize::new(config.cache_pages),
+            drain_delay_ns: AtomicU64::new(config.drain_delay_ns),
             config,
             counters: Counters::default(),
             _objects: PhantomData,
@@ -297,7 +355,13 @@ impl<'a> Engine<'a> {
     /// the count; once per block it takes this CPU's raw spinlock and kicks
     /// the drain.
     pub(crate) fn kfree_rcu<O: KfreeRcu + 'a>(&self, obj: O) {
-        let p = obj.into_raw();
+        self.enqueue(obj.into_raw());
+    }
+
+    /// [`Engine::kfree_rcu`] of an object given up by [`KfreeRcu::into_raw`]
+    /// that lives at least as long as the engine's objects must (the
+    /// callers' bounds say so).
+    fn enqueue(&self, p: NonNull<c_void>) {
         let cfg = &self.inner.config;
         let slow = {
             let _irq = local_interrupt_disable();
@@ -309,7 +373,9 @@ impl<'a> Engine<'a> {
                 Ok(()) => None,
                 // SAFETY: As above.
                 Err(p) => Some(unsafe {
-                    ch.push_slow(p, cfg, || self.page_allocated(BlockPage::alloc_atomic()))
+                    ch.push_slow(p, cfg, self.cache_pages(), || {
+                        self.page_allocated(BlockPage::alloc_atomic())
+                    })
                 }),
             }
         };
@@ -325,8 +391,33 @@ impl<'a> Engine<'a> {
             self.drain.now();
         } else {
             // A new block: the drain closes it if it stays open too long.
-            self.drain.later(cfg.drain_delay_ns);
+            self.drain.later(self.drain_delay_ns());
         }
+    }
+
+    /// The least pages each CPU's cache keeps, as tuned now.
+    fn cache_pages(&self) -> usize {
+        self.inner.cache_pages.load(Relaxed)
+    }
+
+    /// How long a block may stay open, as tuned now.
+    fn drain_delay_ns(&self) -> u64 {
+        self.inner.drain_delay_ns.load(Relaxed)
+    }
+
+    /// Sets [`Config::cache_pages`] and [`Config::drain_delay_ns`] for
+    /// what comes next (a warm engine serves runs with other parameters);
+    /// the caches follow at the next refill. Any context.
+    pub(crate) fn tune(&self, cache_pages: usize, drain_delay_ns: u64) {
+        self.inner.cache_pages.store(cache_pages, Relaxed);
+        self.inner.drain_delay_ns.store(drain_delay_ns, Relaxed);
+    }
+
+    /// Restarts the peak of block pages from the pages live now, so that
+    /// [`Stats::pages_peak`] covers what follows. Any context.
+    pub(crate) fn reset_peak(&self) {
+        let c = &self.inner.counters;
+        c.pages_peak.store(c.pages_live.load(Relaxed), Relaxed);
     }
 
     fn page_allocated(&self, b: Option<BlockPage>) -> Option<BlockPage> {

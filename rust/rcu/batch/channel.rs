@@ -59,14 +59,15 @@ pub(super) struct Locked {
 }
 
 impl Locked {
-    /// Pages the refill keeps for this channel.
-    pub(super) fn target(&self, cfg: &Config) -> usize {
+    /// Pages the refill keeps for this channel, with `cache_pages` the
+    /// least ([`Config::cache_pages`], as tuned now).
+    pub(super) fn target(&self, cache_pages: usize) -> usize {
         let want = if self.starved {
             self.demand * 2
         } else {
             self.demand
         };
-        want.clamp(cfg.cache_pages, cfg.cache_pages * MAX_DEMAND_FACTOR)
+        want.clamp(cache_pages, cache_pages * MAX_DEMAND_FACTOR)
     }
 }
 
@@ -154,7 +155,7 @@ impl Channel {
     /// The slow path, once per block: closes the full open block (unless
     /// the drain took it meanwhile), opens a new one from the page cache,
     /// or from `fresh()` with [`Config::inline_atomic`], and adds `obj` to
-    /// it.
+    /// it. `cache_pages` is the cache's least size as tuned now.
     ///
     /// # Safety
     ///
@@ -163,6 +164,7 @@ impl Channel {
         &self,
         obj: NonNull<c_void>,
         cfg: &Config,
+        cache_pages: usize,
         fresh: impl FnOnce() -> Option<BlockPage>,
     ) -> Slow {
         let cur = self.open.load(Relaxed);
@@ -205,7 +207,7 @@ impl Channel {
             };
         };
         l.demand += 1;
-        let low = l.cache.len * 2 < l.target(cfg);
+        let low = l.cache.len * 2 < l.target(cache_pages);
         drop(l);
         b.reopen();
         // An empty block has room for one (`block_entries >= 1`).

@@ -34,10 +34,10 @@ impl Engine<'_> {
     fn drain_once(&self, flush: bool) -> Pending {
         let _draining = self.draining.lock();
         let c = &self.inner.counters;
-        let cfg = &self.inner.config;
+        let (cache_pages, delay_ns) = (self.cache_pages(), self.drain_delay_ns());
         let mut pending = Pending::default();
         for ch in self.inner.cpus.iter() {
-            let stolen = ch.steal(flush, cfg.drain_delay_ns);
+            let stolen = ch.steal(flush, delay_ns);
             let mut ready = BlockList::new();
             {
                 let mut l = ch.locked.lock_irqsave();
@@ -77,7 +77,7 @@ impl Engine<'_> {
             }
             if spare.len > 0 {
                 let mut l = ch.locked.lock_irqsave();
-                let target = l.target(cfg);
+                let target = l.target(cache_pages);
                 while l.cache.len < target {
                     match spare.pop_front() {
                         Some(b) => l.cache.push_back(b),
@@ -95,14 +95,14 @@ impl Engine<'_> {
 
     /// Fills every CPU's page cache with `GFP_KERNEL` pages. Sleeps.
     fn refill(&self) {
-        let cfg = &self.inner.config;
-        if cfg.inline_atomic {
+        if self.inner.config.inline_atomic {
             return;
         }
+        let cache_pages = self.cache_pages();
         for ch in self.inner.cpus.iter() {
             let target = {
                 let mut l = ch.locked.lock_irqsave();
-                let t = l.target(cfg);
+                let t = l.target(cache_pages);
                 l.demand = 0;
                 l.starved = false;
                 t
@@ -163,10 +163,9 @@ impl DeferredRun for Engine<'_> {
         let pending = self.drain_once(false);
         self.refill();
         if pending.newest.is_some() {
-            self.drain
-                .later(POLL_NS.min(self.inner.config.drain_delay_ns));
+            self.drain.later(POLL_NS.min(self.drain_delay_ns()));
         } else if pending.open {
-            self.drain.later(self.inner.config.drain_delay_ns);
+            self.drain.later(self.drain_delay_ns());
         }
     }
 }
