@@ -33,7 +33,6 @@ mod poll;
 mod ptr;
 mod retired;
 
-pub(crate) use batch::KfreeRcu;
 pub(crate) use kernel::sync::rcu::{read_lock, Guard};
 pub(crate) use poll::GpState;
 pub(crate) use ptr::{RcuBox, RcuPtr};

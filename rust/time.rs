@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Monotonic time for measurements, on the `kernel` crate's
-//! [`kernel::time::Instant`] (`ktime_get()`), in plain nanoseconds.
+//! [`kernel::time::Instant`] (`ktime_get()`), in plain nanoseconds; and
+//! rcu_lab's periodic hard-interrupt timer ([`hrtimer`]).
 
 use kernel::time::{self, Monotonic};
+
+pub(crate) mod hrtimer;
 
 /// A point in monotonic time.
 #[derive(Clone, Copy)]

@@ -31,11 +31,11 @@
 
 use super::{params, Control, Field, Run, Spec, Stat, Variant};
 use crate::{
+    mm::slab::{SlabCache, SlabObj},
     rcu::{
         self,
         batch::{Config, KfreeBatch, Scope, Stats, BLOCK_ENTRIES},
     },
-    slab::{SlabCache, SlabObj},
     system, task,
     time::Instant,
 };

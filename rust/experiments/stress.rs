@@ -13,9 +13,9 @@
 //! only: a bad read here means a wrapper type is broken.
 
 use crate::{
-    hrtimer::PeriodicTimer,
     system,
     task::{self, KThread},
+    time::hrtimer::PeriodicTimer,
     time::Instant,
 };
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};

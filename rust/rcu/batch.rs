@@ -48,8 +48,8 @@ use crate::{
     deferred::Deferred,
     helpers,
     irq::local_interrupt_disable,
-    shrinker::{Shrink, Shrinker},
-    slab::SlabCache,
+    mm::shrinker::{Shrink, Shrinker},
+    mm::slab::SlabCache,
 };
 use core::{
     marker::PhantomData,
@@ -94,6 +94,15 @@ unsafe impl<T: Send + 'static> KfreeRcu for KBox<super::RcuBox<T>> {
         };
         // SAFETY: `KBox::into_raw` never returns null.
         unsafe { NonNull::new_unchecked(KBox::into_raw(self).cast()) }
+    }
+}
+
+// SAFETY: `into_ptr` gives up a slab object (which `kfree()` frees) of at
+// least an `rcu_head` (`SlabObj`'s invariant), owned by nobody else and not
+// queued; it has no destructor beyond being freed.
+unsafe impl<'c> KfreeRcu for crate::mm::slab::SlabObj<'c> {
+    fn into_raw(self) -> NonNull<c_void> {
+        self.into_ptr()
     }
 }
 

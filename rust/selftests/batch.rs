@@ -4,15 +4,15 @@
 
 use super::{Case, Outcome};
 use crate::{
-    hrtimer::PeriodicTimer,
+    mm::shrinker::Shrink,
     new_raw_spinlock,
     rcu::{
         batch::{Config, KfreeBatch, ZoneProbe, BLOCK_ENTRIES},
         RcuBox,
     },
-    shrinker::Shrink,
     sync::RawSpinLock,
     system, task,
+    time::hrtimer::PeriodicTimer,
     time::Instant,
 };
 use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};

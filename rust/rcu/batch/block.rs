@@ -3,7 +3,7 @@
 //! Block pages: one page of object pointers, and FIFO lists of them.
 
 use super::KfreeRcu;
-use crate::{helpers, rcu::GpState, slab::SlabObj, time::Instant};
+use crate::{helpers, mm::slab::SlabObj, rcu::GpState, time::Instant};
 use core::{
     ptr::{self, NonNull},
     sync::atomic::{AtomicUsize, Ordering::Relaxed},

@@ -11,10 +11,7 @@
 //! deferred ways. Every [`SlabObj`] has an `rcu_head` (also usable as a
 //! `struct kvfree_rcu_head`) at offset 0 and is zeroed when allocated.
 
-use crate::{
-    helpers,
-    rcu::{self, KfreeRcu},
-};
+use crate::helpers;
 use core::ptr::NonNull;
 use kernel::{bindings, prelude::*, str::CString};
 
@@ -26,7 +23,7 @@ pub(crate) const OBJECT_SIZES: core::ops::RangeInclusive<usize> =
 
 /// A slab cache (`struct kmem_cache`).
 ///
-/// Dropping it waits for `call_rcu()` callbacks ([`rcu::barrier`]) and
+/// Dropping it waits for `call_rcu()` callbacks (`rcu_barrier()`) and
 /// destroys it; `kmem_cache_destroy()` itself waits for the cache's
 /// `kfree_rcu()` objects (`kvfree_rcu_barrier_on_cache()`) and reports
 /// objects still allocated (a leak) with a warning.
@@ -128,7 +125,7 @@ impl SlabCache {
 impl Drop for SlabCache {
     fn drop(&mut self) {
         // `call_rcu()`'d objects of this cache are freed by callbacks.
-        rcu::barrier();
+        kernel::sync::rcu::rcu_barrier();
         // SAFETY: The cache is live (type invariant) and every `SlabObj`
         // borrowed it, so none is left; this is its last use.
         unsafe { bindings::kmem_cache_destroy(self.ptr.as_ptr()) }
@@ -161,7 +158,10 @@ unsafe extern "C" fn kfree_callback(head: *mut bindings::callback_head) {
 }
 
 impl<'c> SlabObj<'c> {
-    fn into_ptr(self) -> NonNull<c_void> {
+    /// Gives up the object, which nobody frees unless the caller sees to
+    /// it (`kfree()` frees objects of any cache): what
+    /// [`crate::rcu::batch::KfreeRcu`] hands to a batching engine.
+    pub(crate) fn into_ptr(self) -> NonNull<c_void> {
         core::mem::ManuallyDrop::new(self).ptr
     }
 
@@ -198,14 +198,5 @@ impl Drop for SlabObj<'_> {
     fn drop(&mut self) {
         // SAFETY: An object of `cache`, owned and not queued (invariant).
         unsafe { bindings::kmem_cache_free(self.cache.ptr.as_ptr(), self.ptr.as_ptr()) }
-    }
-}
-
-// SAFETY: `into_raw` gives up a slab object (which `kfree()` frees) of at
-// least an `rcu_head`, owned by nobody else and not queued; it has no
-// destructor beyond being freed.
-unsafe impl<'c> KfreeRcu for SlabObj<'c> {
-    fn into_raw(self) -> NonNull<c_void> {
-        self.into_ptr()
     }
 }
