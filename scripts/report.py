@@ -292,8 +292,16 @@ def kfree_targets(med):
         out.append(("engine grace periods per 1000 objects no more than the sheaf path's",
                     f"{eg / 1000:.3f} vs {sg / 1000:.3f}", eg <= sg))
     if e and sh:
-        out.append(("(for the record) engine against the sheaf path", f"sheaf/engine "
-                    f"{sh / e:.2f}", None))
+        out.append(("engine allocation + enqueue at most 1.0x the sheaf path's",
+                    f"engine/sheaf {e / sh:.2f}", e / sh <= 1.0))
+    eo, so = n("engine", "enqueue_only_ns_per_obj"), n("sheaf", "enqueue_only_ns_per_obj")
+    if eo and so:
+        out.append(("engine enqueue alone at most 1.0x the sheaf path's",
+                    f"engine/sheaf {eo / so:.2f} ({eo:.0f} vs {so:.0f} ns/obj)", eo / so <= 1.0))
+    fb, total = n("engine", "fallback"), n("engine", "objects")
+    if fb is not None and total:
+        out.append(("at most 1 % of the engine's objects through the emergency path",
+                    f"{100 * fb / total:.2f} %", fb / total <= 0.01))
     return out
 
 

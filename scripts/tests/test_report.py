@@ -119,6 +119,11 @@ class KfreeSection(unittest.TestCase):
                           "call_rcu/engine 1.50 | no |", md)
             self.assertIn("engine grace periods per 1000 objects no more than the sheaf "
                           "path's | 0.250 vs 0.187 | no |", md)
+            # Issue 18's targets: against the sheaf path, and the emergency share.
+            self.assertIn("| engine allocation + enqueue at most 1.0x the sheaf path's | "
+                          "engine/sheaf 2.00 | no |", md)
+            self.assertIn("| at most 1 % of the engine's objects through the emergency path | "
+                          "0.03 % | yes |", md)
             # rcuscale median 30 ms = 1875 ns per object of a thread (8 x 2000),
             # against the sheaf variant's 300 ns and 15 ms window
             self.assertIn("| perf | 30.00 | 1875 | 10 | 15.00 | 300 | 6.25 | 2.00 |", md)
