@@ -278,6 +278,38 @@ pub(crate) struct Field<M> {
     pub(crate) summary: Option<&'static str>,
 }
 
+impl<M> Field<M> {
+    /// A [`Stat::Value`] field, not in the summary.
+    pub(crate) const fn value(name: &'static str, get: fn(&M) -> Option<u64>) -> Self {
+        Self {
+            name,
+            stat: Stat::Value(get),
+            summary: None,
+        }
+    }
+
+    /// A [`Stat::Count`] field, not in the summary.
+    pub(crate) const fn count(
+        name: &'static str,
+        run: fn(&M) -> u64,
+        idle: fn(&M) -> Option<u64>,
+    ) -> Self {
+        Self {
+            name,
+            stat: Stat::Count { run, idle },
+            summary: None,
+        }
+    }
+
+    /// The field, shown in the summary with `unit`.
+    pub(crate) const fn summary(self, unit: &'static str) -> Self {
+        Self {
+            summary: Some(unit),
+            ..self
+        }
+    }
+}
+
 /// The median (the lower middle one) of `v`, which it sorts.
 pub(crate) fn median(v: &mut [u64]) -> Option<u64> {
     v.sort_unstable();

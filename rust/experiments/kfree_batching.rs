@@ -29,7 +29,7 @@
 //! What each row reports is documented in `Documentation/kfree_batching.rst`
 //! and in the `# method` lines of the results.
 
-use super::{params, Control, Field, Run, Spec, Stat, Variant};
+use super::{params, Control, Field, Run, Spec, Variant};
 use crate::{
     mm::slab::{SlabCache, SlabObj},
     rcu::{
@@ -170,106 +170,35 @@ impl Measured {
 }
 
 /// The result fields, in row order.
+/// A result field of this experiment.
+type F = Field<Measured>;
+
 const FIELDS: &[Field<Measured>] = &[
-    Field {
-        name: "objects",
-        stat: Stat::Value(|m| Some(m.objects)),
-        summary: None,
-    },
-    Field {
-        name: "enqueue_ns_per_obj",
-        stat: Stat::Value(|m| m.per_obj(m.alloc_ns + m.enqueue_ns)),
-        summary: Some("ns/obj"),
-    },
-    Field {
-        name: "alloc_ns_per_obj",
-        stat: Stat::Value(|m| m.per_obj(m.alloc_ns)),
-        summary: None,
-    },
-    Field {
-        name: "enqueue_only_ns_per_obj",
-        stat: Stat::Value(|m| m.per_obj(m.enqueue_ns)),
-        summary: Some("ns/obj enqueue alone,"),
-    },
-    Field {
-        name: "window_us",
-        stat: Stat::Value(|m| Some(m.window_us)),
-        summary: None,
-    },
-    Field {
-        name: "reclaim_us",
-        stat: Stat::Value(|m| Some(m.reclaim_us)),
-        summary: None,
-    },
-    Field {
-        name: "gps",
-        stat: Stat::Count {
-            run: |m| m.gps,
-            idle: |m| m.idle_gps,
-        },
-        summary: Some("net GPs"),
-    },
-    Field {
-        name: "net_gps_per_1000_milli",
-        stat: Stat::Value(|m| {
-            m.idle_gps
-                .map(|i| m.gps.saturating_sub(i) * 1_000_000 / m.objects.max(1))
-        }),
-        summary: None,
-    },
-    Field {
-        name: "exp_gps",
-        stat: Stat::Count {
-            run: |m| m.exp_gps,
-            idle: |m| m.idle_exp_gps,
-        },
-        summary: None,
-    },
-    Field {
-        name: "requests",
-        stat: Stat::Value(|m| m.requests),
-        summary: None,
-    },
-    Field {
-        name: "peak_slabs",
-        stat: Stat::Value(|m| m.peak_slabs),
-        summary: None,
-    },
-    Field {
-        name: "slab_pages",
-        stat: Stat::Value(|m| m.slab_pages),
-        summary: None,
-    },
-    Field {
-        name: "block_pages",
-        stat: Stat::Value(|m| m.block_pages),
-        summary: None,
-    },
-    Field {
-        name: "peak_pages",
-        stat: Stat::Value(|m| m.peak_pages()),
-        summary: None,
-    },
-    Field {
-        name: "fallback",
-        stat: Stat::Value(|m| m.fallback),
-        summary: None,
-    },
-    Field {
-        name: "sheaf_capacity",
-        stat: Stat::Value(|m| m.sheaf_capacity),
-        summary: None,
-    },
-    Field {
-        name: "free_rcu_sheaf",
-        stat: Stat::Value(|m| m.free_rcu_sheaf),
-        summary: None,
-    },
-    Field {
-        name: "free_rcu_sheaf_fail",
-        stat: Stat::Value(|m| m.free_rcu_sheaf_fail),
-        summary: None,
-    },
+    F::value("objects", |m| Some(m.objects)),
+    F::value("enqueue_ns_per_obj", |m| {
+        m.per_obj(m.alloc_ns + m.enqueue_ns)
+    })
+    .summary("ns/obj"),
+    F::value("alloc_ns_per_obj", |m| m.per_obj(m.alloc_ns)),
+    F::value("enqueue_only_ns_per_obj", |m| m.per_obj(m.enqueue_ns))
+        .summary("ns/obj enqueue alone,"),
+    F::value("window_us", |m| Some(m.window_us)),
+    F::value("reclaim_us", |m| Some(m.reclaim_us)),
+    F::count("gps", |m| m.gps, |m| m.idle_gps).summary("net GPs"),
+    F::value("net_gps_per_1000_milli", |m| {
+        m.idle_gps
+            .map(|i| m.gps.saturating_sub(i) * 1_000_000 / m.objects.max(1))
+    }),
+    F::count("exp_gps", |m| m.exp_gps, |m| m.idle_exp_gps),
+    F::value("requests", |m| m.requests),
+    F::value("peak_slabs", |m| m.peak_slabs),
+    F::value("slab_pages", |m| m.slab_pages),
+    F::value("block_pages", |m| m.block_pages),
+    F::value("peak_pages", |m| m.peak_pages()),
+    F::value("fallback", |m| m.fallback),
+    F::value("sheaf_capacity", |m| m.sheaf_capacity),
+    F::value("free_rcu_sheaf", |m| m.free_rcu_sheaf),
+    F::value("free_rcu_sheaf_fail", |m| m.free_rcu_sheaf_fail),
 ];
 
 /// Objects a load thread checks [`Control::stopping`] after.
