@@ -32,6 +32,17 @@
 
 #include "helpers.h"
 
+/*
+ * The shim's per-object and per-section functions.  When Kbuild links the
+ * shim into the Rust code as bitcode, __always_inline makes them inline
+ * there, as the kernel's __rust_helper does for its own helpers: LLVM
+ * otherwise refuses to inline across the C and Rust attribute sets
+ * (rust/helpers/helpers.c explains why that refusal is a false positive).
+ * Compiled as a C object of its own, they are ordinary functions: the
+ * kernel's inline is gnu_inline, which still emits the external definition.
+ */
+#define RCU_LAB_HOT __always_inline
+
 MODULE_VERSION(RCU_LAB_VERSION);
 
 const char *rcu_lab_module_version(void)
@@ -192,12 +203,12 @@ void rcu_lab_debugfs_remove(struct dentry *dentry)
 	kfree(f);
 }
 
-void rcu_lab_cond_resched(void)
+RCU_LAB_HOT void rcu_lab_cond_resched(void)
 {
 	cond_resched();
 }
 
-bool rcu_lab_irqs_disabled(void)
+RCU_LAB_HOT bool rcu_lab_irqs_disabled(void)
 {
 	return irqs_disabled();
 }
@@ -213,12 +224,12 @@ void rcu_lab_raw_spin_lock_init(raw_spinlock_t *lock, const char *name,
 #endif
 }
 
-void rcu_lab_raw_spin_assert_held(raw_spinlock_t *lock)
+RCU_LAB_HOT void rcu_lab_raw_spin_assert_held(raw_spinlock_t *lock)
 {
 	lockdep_assert_held(lock);
 }
 
-unsigned long rcu_lab_spin_lock_irqsave(spinlock_t *lock)
+RCU_LAB_HOT unsigned long rcu_lab_spin_lock_irqsave(spinlock_t *lock)
 {
 	unsigned long flags;
 
@@ -226,12 +237,12 @@ unsigned long rcu_lab_spin_lock_irqsave(spinlock_t *lock)
 	return flags;
 }
 
-void rcu_lab_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
+RCU_LAB_HOT void rcu_lab_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
 {
 	spin_unlock_irqrestore(lock, flags);
 }
 
-bool rcu_lab_rcu_read_lock_held(void)
+RCU_LAB_HOT bool rcu_lab_rcu_read_lock_held(void)
 {
 	return rcu_read_lock_held();
 }
@@ -247,23 +258,23 @@ static DEFINE_PER_CPU_ALIGNED(struct rcu_lab_hazptr_cpu, rcu_lab_hazptr_cpus);
  * taken inside tracing or lockdep must not recurse into the preemption
  * tracer; preempt_count() is raised all the same.
  */
-struct rcu_lab_hazptr_cpu *rcu_lab_hazptr_enter(void)
+RCU_LAB_HOT struct rcu_lab_hazptr_cpu *rcu_lab_hazptr_enter(void)
 {
 	preempt_disable_notrace();
 	return this_cpu_ptr(&rcu_lab_hazptr_cpus);
 }
 
-void rcu_lab_hazptr_exit(void)
+RCU_LAB_HOT void rcu_lab_hazptr_exit(void)
 {
 	preempt_enable_notrace();
 }
 
-struct rcu_lab_hazptr_cpu *rcu_lab_hazptr_cpu(int cpu)
+RCU_LAB_HOT struct rcu_lab_hazptr_cpu *rcu_lab_hazptr_cpu(int cpu)
 {
 	return per_cpu_ptr(&rcu_lab_hazptr_cpus, cpu);
 }
 
-int rcu_lab_next_possible_cpu(int cpu)
+RCU_LAB_HOT int rcu_lab_next_possible_cpu(int cpu)
 {
 	unsigned int next = cpumask_next(cpu, cpu_possible_mask);
 
@@ -347,7 +358,7 @@ bool rcu_lab_kthread_wait(struct rcu_lab_kthread *k, unsigned int ms)
 	return k->done_seen;
 }
 
-bool rcu_lab_fatal_signal_pending(void)
+RCU_LAB_HOT bool rcu_lab_fatal_signal_pending(void)
 {
 	return fatal_signal_pending(current);
 }
@@ -368,7 +379,7 @@ void rcu_lab_atomic_page_free(void *page)
 		free_page((unsigned long)page);
 }
 
-int rcu_lab_pcp_count(const void *page)
+RCU_LAB_HOT int rcu_lab_pcp_count(const void *page)
 {
 	struct zone *zone = page_zone(virt_to_page(page));
 
@@ -380,12 +391,12 @@ int rcu_lab_pcp_count(const void *page)
 unsigned long rcu_get_gp_seq(void);
 unsigned long rcu_exp_batches_completed(void);
 
-unsigned long rcu_lab_rcu_gp_seq(void)
+RCU_LAB_HOT unsigned long rcu_lab_rcu_gp_seq(void)
 {
 	return rcu_get_gp_seq();
 }
 
-unsigned long rcu_lab_rcu_exp_gp_count(void)
+RCU_LAB_HOT unsigned long rcu_lab_rcu_exp_gp_count(void)
 {
 	return rcu_exp_batches_completed();
 }
@@ -437,7 +448,7 @@ void rcu_lab_kick_init(struct rcu_lab_kick *k, void (*fn)(void *data),
  * The plain test_bit() first: a kick that is already pending costs a read
  * of a shared word, not a locked write to it.
  */
-void rcu_lab_kick_now(struct rcu_lab_kick *k)
+RCU_LAB_HOT void rcu_lab_kick_now(struct rcu_lab_kick *k)
 {
 	if (test_bit(RCU_LAB_KICK_STOPPED, &k->flags) ||
 	    test_bit(RCU_LAB_KICK_NOW, &k->flags) ||
@@ -446,7 +457,7 @@ void rcu_lab_kick_now(struct rcu_lab_kick *k)
 	hrtimer_start(&k->now, 0, HRTIMER_MODE_REL_HARD);
 }
 
-void rcu_lab_kick_later(struct rcu_lab_kick *k, u64 delay_ns)
+RCU_LAB_HOT void rcu_lab_kick_later(struct rcu_lab_kick *k, u64 delay_ns)
 {
 	if (test_bit(RCU_LAB_KICK_STOPPED, &k->flags) ||
 	    test_bit(RCU_LAB_KICK_LATER, &k->flags) ||
