@@ -203,6 +203,16 @@ void rcu_lab_debugfs_remove(struct dentry *dentry)
 	kfree(f);
 }
 
+RCU_LAB_HOT void rcu_lab_preempt_disable(void)
+{
+	preempt_disable();
+}
+
+RCU_LAB_HOT void rcu_lab_preempt_enable(void)
+{
+	preempt_enable();
+}
+
 RCU_LAB_HOT void rcu_lab_cond_resched(void)
 {
 	cond_resched();

@@ -63,6 +63,10 @@ struct dentry *rcu_lab_debugfs_create_file(const char *name, umode_t mode,
 					   rcu_lab_write_fn write);
 void rcu_lab_debugfs_remove(struct dentry *dentry);
 
+/* Preemption: a per-CPU section that interrupts may still enter. */
+void rcu_lab_preempt_disable(void);
+void rcu_lab_preempt_enable(void);
+
 /* Sleeping and interrupt state. */
 void rcu_lab_cond_resched(void);
 bool rcu_lab_irqs_disabled(void);

@@ -32,6 +32,31 @@ pub(crate) fn fatal_signal_pending() -> bool {
     unsafe { helpers::rcu_lab_fatal_signal_pending() }
 }
 
+/// Preemption disabled on this CPU until the guard is dropped
+/// (`preempt_disable()` ... `preempt_enable()`): the thread stays on its CPU
+/// and the section is an RCU read-side critical section, but interrupts
+/// still come in (code that shares per-CPU state with them needs a flag of
+/// its own, as `local_trylock_t` has). Not `Send`: it must be dropped on
+/// the CPU that took it.
+pub(crate) struct PreemptDisabled(core::marker::PhantomData<*mut ()>);
+
+/// Disables preemption; any context. See [`PreemptDisabled`].
+#[inline]
+pub(crate) fn preempt_disable() -> PreemptDisabled {
+    // SAFETY: Any context may disable preemption; the guard re-enables it
+    // once, on this CPU (it is not `Send`).
+    unsafe { helpers::rcu_lab_preempt_disable() };
+    PreemptDisabled(core::marker::PhantomData)
+}
+
+impl Drop for PreemptDisabled {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: Pairs with the `preempt_disable()` of `preempt_disable`.
+        unsafe { helpers::rcu_lab_preempt_enable() };
+    }
+}
+
 /// A kernel thread running a closure, joined by [`KThread::join`] or drop.
 ///
 /// # Invariants

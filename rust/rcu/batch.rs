@@ -50,6 +50,7 @@ use crate::{
     irq::local_interrupt_disable,
     mm::shrinker::{Shrink, Shrinker},
     mm::slab::SlabCache,
+    task,
 };
 use core::{
     marker::PhantomData,
@@ -360,9 +361,11 @@ impl<'a> Engine<'a> {
     /// hardirq and under a raw spinlock on PREEMPT_RT: it never allocates
     /// (unless [`Config::inline_atomic`]), never sleeps, never takes a
     /// sleeping lock and never queues work. Per object it disables
-    /// interrupts, loads this CPU's open block and stores the pointer and
-    /// the count; once per block it takes this CPU's raw spinlock and kicks
-    /// the drain.
+    /// preemption, sets and clears this CPU's reentrancy flag, loads the
+    /// open block and stores the pointer and the count (no atomic
+    /// read-modify-write, no interrupt masking); once per block it takes
+    /// this CPU's raw spinlock and kicks the drain. An interrupt that
+    /// enqueues on top of an enqueue of its CPU takes the emergency path.
     pub(crate) fn kfree_rcu<O: KfreeRcu + 'a>(&self, obj: O) {
         self.enqueue(obj.into_raw());
     }
@@ -373,19 +376,15 @@ impl<'a> Engine<'a> {
     fn enqueue(&self, p: NonNull<c_void>) {
         let cfg = &self.inner.config;
         let slow = {
-            let _irq = local_interrupt_disable();
+            let _preempt = task::preempt_disable();
             let ch = &self.inner.cpus[cpu::CpuId::current().as_u32() as usize];
-            // SAFETY: This CPU's channel, interrupts off until `_irq` goes;
-            // `block_entries <= BLOCK_ENTRIES` (checked in `new`); `p` was
-            // given up by `into_raw`.
-            match unsafe { ch.push(p, cfg.block_entries) } {
-                Ok(()) => None,
-                // SAFETY: As above.
-                Err(p) => Some(unsafe {
-                    ch.push_slow(p, cfg, self.cache_pages(), || {
-                        self.page_allocated(BlockPage::alloc_atomic())
-                    })
-                }),
+            // SAFETY: This CPU's channel, preemption off until `_preempt`
+            // goes; `block_entries <= BLOCK_ENTRIES` (checked in `new`); `p`
+            // was given up by `into_raw`.
+            unsafe {
+                ch.enqueue(p, cfg, self.cache_pages(), || {
+                    self.page_allocated(BlockPage::alloc_atomic())
+                })
             }
         };
         let Some(slow) = slow else { return };

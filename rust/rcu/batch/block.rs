@@ -51,10 +51,11 @@ impl Block {
     ///
     /// # Safety
     ///
-    /// `b` is the open block of the calling CPU, which runs with
-    /// interrupts disabled (no other context writes it meanwhile: only its
-    /// owner CPU adds to an open block); `cap <= BLOCK_ENTRIES`; `obj`
-    /// is an object the caller gives up ([`super::KfreeRcu`]).
+    /// `b` is the open block of the calling CPU, which holds its channel's
+    /// `busy` flag with preemption disabled (no other context writes the
+    /// block meanwhile: only its owner CPU adds to an open block);
+    /// `cap <= BLOCK_ENTRIES`; `obj` is an object the caller gives up
+    /// ([`super::KfreeRcu`]).
     pub(super) unsafe fn push_owned(
         b: NonNull<Block>,
         obj: NonNull<c_void>,
@@ -69,7 +70,7 @@ impl Block {
         }
         // SAFETY: `nr < cap <= BLOCK_ENTRIES`; entry `nr` is not yet
         // published (the drain reads entries only a grace period after it
-        // took the block, after this interrupt-disabled section).
+        // took the block, after this preemption-disabled section).
         unsafe { ptr::addr_of_mut!((*b).ptrs[nr]).write(obj.as_ptr()) };
         // SAFETY: As above. A relaxed store: the drain reads `nr` to decide
         // whether the block is worth closing, and again after a grace

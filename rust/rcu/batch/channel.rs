@@ -1,29 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The per-CPU channel: the open block its CPU fills with no lock and no
-//! atomic read-modify-write, and, under a lock taken once per block, the
-//! closed blocks and the cache of empty pages.
+//! The per-CPU channel: the open block its CPU fills with no lock, no
+//! atomic read-modify-write and no interrupt masking, and, under a lock
+//! taken once per block, the closed blocks and the cache of empty pages.
 //!
 //! Who touches what:
 //!
-//! * `open` is set and filled only by its own CPU, with interrupts off (so
-//!   no other context on that CPU runs meanwhile, NMIs aside). That CPU
+//! * An enqueue runs with preemption disabled and holds its CPU's `busy`
+//!   flag, as `local_trylock()` holds its `acquired` flag on non-RT
+//!   kernels: an interrupt that enqueues on the same CPU meanwhile finds
+//!   the flag set and sends its object down the emergency path instead of
+//!   touching the channel (`nested` counts those, with an atomic
+//!   increment, as they may nest in turn). Checking and setting the flag
+//!   need no atomic instruction: an interrupt runs to completion before the
+//!   code it interrupted goes on.
+//! * `open` is set and filled only by its own CPU, holding `busy`. That CPU
 //!   closes the block when it is full, with a compare-exchange to null;
 //!   the drain closes a block that stayed open too long with a
 //!   compare-exchange of its own, from any CPU, which also closes the
 //!   blocks of a CPU that went offline. Whichever exchange wins owns the
 //!   block. A block the drain took may still be written by its CPU, inside
-//!   the interrupt-disabled section that had loaded it: it is marked
+//!   the preemption-disabled section that had loaded it: it is marked
 //!   `stolen`, and its first grace period only waits for that section to
-//!   end (an interrupt-disabled region is an RCU reader); a second one,
+//!   end (a preemption-disabled region is an RCU reader); a second one,
 //!   started after the first ended, waits for the objects' readers. A
 //!   block its own CPU closed needs one.
-//! * `queued` and `emergency` are written only by their CPU with
-//!   interrupts off (a load and a store, not a locked increment) and read
-//!   by [`Channel::counts`].
-//! * [`Locked`] is taken by the owner once per block (interrupts already
-//!   off) and by the drain, the refill and the shrinker with
-//!   `lock_irqsave()`.
+//! * `queued` and `emergency` are written only by their CPU holding `busy`
+//!   (a load and a store, not a locked increment) and read by
+//!   [`Channel::counts`].
+//! * [`Locked`] is taken by the owner once per block and by the drain, the
+//!   refill and the shrinker, always with `lock_irqsave()` (an owner in
+//!   hard interrupt context takes it too).
 
 use super::{
     block::{Block, BlockList, BlockPage},
@@ -33,8 +40,8 @@ use crate::{new_raw_spinlock, rcu::GpState, sync::RawSpinLock};
 use core::{
     ptr::{self, NonNull},
     sync::atomic::{
-        AtomicPtr, AtomicUsize,
-        Ordering::{Acquire, Relaxed, Release},
+        compiler_fence, AtomicBool, AtomicPtr, AtomicUsize,
+        Ordering::{Acquire, Relaxed, Release, SeqCst},
     },
 };
 use kernel::prelude::*;
@@ -87,13 +94,18 @@ pub(super) struct Slow {
 ///
 /// `open` is null or a block given up with [`BlockPage::into_raw`],
 /// owned by the channel, whose entries only this channel's CPU writes
-/// (with interrupts off) while it is there; a block taken out of `open`
-/// by any CPU but its own is marked `stolen`.
+/// (holding `busy`, preemption disabled) while it is there; a block taken
+/// out of `open` by any CPU but its own is marked `stolen`.
 #[pin_data]
 pub(super) struct Channel {
     open: AtomicPtr<Block>,
+    /// Held by this CPU's enqueue in progress.
+    busy: AtomicBool,
     queued: AtomicUsize,
     emergency: AtomicUsize,
+    /// Objects of enqueues that found `busy` held (interrupts nesting on an
+    /// enqueue): all took the emergency path.
+    nested: AtomicUsize,
     #[pin]
     pub(super) locked: RawSpinLock<Locked>,
 }
@@ -114,8 +126,10 @@ impl Channel {
     pub(super) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             open: AtomicPtr::new(ptr::null_mut()),
+            busy: AtomicBool::new(false),
             queued: AtomicUsize::new(0),
             emergency: AtomicUsize::new(0),
+            nested: AtomicUsize::new(0),
             locked <- new_raw_spinlock!(
                 Locked {
                     closed: BlockList::new(),
@@ -129,27 +143,53 @@ impl Channel {
         })
     }
 
-    /// The fast path: counts the object and appends it to the open block
-    /// if it has room (fewer than `cap` entries); gives it back if not.
+    /// Enqueues `obj` on this CPU: appends it to the open block if it has
+    /// room (fewer than `cfg.block_entries` entries), else takes the slow
+    /// path; `None` when the fast path placed it. An enqueue that nests on
+    /// another of this CPU's (an interrupt) gets the object back as
+    /// `Err` in [`Slow::placed`], for the emergency path.
     ///
     /// # Safety
     ///
-    /// Called on this channel's CPU with interrupts disabled; `cap <=
-    /// BLOCK_ENTRIES`; `obj` is given up ([`super::KfreeRcu`]).
-    pub(super) unsafe fn push(
+    /// Called on this channel's CPU with preemption disabled;
+    /// `cfg.block_entries <= BLOCK_ENTRIES`; `obj` is given up
+    /// ([`super::KfreeRcu`]).
+    pub(super) unsafe fn enqueue(
         &self,
         obj: NonNull<c_void>,
-        cap: usize,
-    ) -> Result<(), NonNull<c_void>> {
+        cfg: &Config,
+        cache_pages: usize,
+        fresh: impl FnOnce() -> Option<BlockPage>,
+    ) -> Option<Slow> {
+        if self.busy.load(Relaxed) {
+            self.nested.fetch_add(1, Relaxed);
+            return Some(Slow {
+                placed: Err(obj),
+                closed: false,
+                low: false,
+            });
+        }
+        self.busy.store(true, Relaxed);
+        // The flag is set before the channel is touched, and cleared after,
+        // as an interrupt on this CPU sees it (a compiler barrier: same CPU).
+        compiler_fence(SeqCst);
         bump(&self.queued);
-        let Some(b) = NonNull::new(self.open.load(Relaxed)) else {
-            return Err(obj);
+        let r = match NonNull::new(self.open.load(Relaxed)) {
+            // SAFETY: `b` is this CPU's open block (type invariant: the
+            // drain only ever swaps it out, never frees it while this
+            // preemption-disabled section can still use it), and holding
+            // `busy` keeps every other context of this CPU off it.
+            Some(b) => match unsafe { Block::push_owned(b, obj, cfg.block_entries) } {
+                Ok(()) => None,
+                // SAFETY: As above.
+                Err(obj) => Some(unsafe { self.push_slow(obj, cfg, cache_pages, fresh) }),
+            },
+            // SAFETY: As above.
+            None => Some(unsafe { self.push_slow(obj, cfg, cache_pages, fresh) }),
         };
-        // SAFETY: `b` is this CPU's open block (type invariant: the drain
-        // only ever swaps it out, never frees it while this
-        // interrupt-disabled section can still use it), interrupts are off
-        // (the caller's guarantee).
-        unsafe { Block::push_owned(b, obj, cap) }
+        compiler_fence(SeqCst);
+        self.busy.store(false, Relaxed);
+        r
     }
 
     /// The slow path, once per block: closes the full open block (unless
@@ -159,8 +199,8 @@ impl Channel {
     ///
     /// # Safety
     ///
-    /// As for [`Channel::push`], whose failure for `obj` led here.
-    pub(super) unsafe fn push_slow(
+    /// As for [`Channel::enqueue`], holding `busy`.
+    unsafe fn push_slow(
         &self,
         obj: NonNull<c_void>,
         cfg: &Config,
@@ -185,7 +225,7 @@ impl Channel {
         }
         let new = if cfg.inline_atomic { fresh() } else { None };
         let closed = full.is_some();
-        let mut l = self.locked.lock();
+        let mut l = self.locked.lock_irqsave();
         if let Some(b) = full {
             l.closed.push_back(b);
             l.closed_blocks += 1;
@@ -269,8 +309,13 @@ impl Channel {
         Some(unsafe { BlockPage::from_raw(b) })
     }
 
-    /// Objects queued on this CPU, and those that took the emergency path.
+    /// Objects queued on this CPU, and those that took the emergency path
+    /// (nested enqueues included in both).
     pub(super) fn counts(&self) -> (usize, usize) {
-        (self.queued.load(Relaxed), self.emergency.load(Relaxed))
+        let nested = self.nested.load(Relaxed);
+        (
+            self.queued.load(Relaxed) + nested,
+            self.emergency.load(Relaxed) + nested,
+        )
     }
 }

@@ -76,9 +76,12 @@ impl Engine<'_> {
                 spare.push_back(b);
             }
             if spare.len > 0 {
+                // Recycled pages stay, up to the most a cache may grow to:
+                // the engine stays warm for the next burst (the shrinker
+                // takes them back under memory pressure).
                 let mut l = ch.locked.lock_irqsave();
-                let target = l.target(cache_pages);
-                while l.cache.len < target {
+                let most = cache_pages * super::channel::MAX_DEMAND_FACTOR;
+                while l.cache.len < most {
                     match spare.pop_front() {
                         Some(b) => l.cache.push_back(b),
                         None => break,
