@@ -258,7 +258,7 @@ pub(crate) enum Stat<M> {
     /// net counts with their spread (`net_<name>_min`, `net_<name>_max`)
     /// and `<name>_noise`: `swamped` when the idle baseline drowns the
     /// signal (a round's idle interval saw more than its run, or the idle
-    /// counts vary over the rounds by at least the net median), else `ok`.
+    /// counts vary over the rounds, by at least the net median), else `ok`.
     Count {
         /// The count over the run.
         run: fn(&M) -> u64,
@@ -374,8 +374,10 @@ impl<M> Field<M> {
                 Cell::Count(CountStats {
                     run: median(&mut v).unwrap_or(0),
                     idle: if complete { median(&mut idles) } else { None },
-                    swamped: net
-                        .is_some_and(|(m, _, _)| below || (ms.len() > 1 && imax - imin >= m)),
+                    // A spread of 0 is no noise, even around a net 0.
+                    swamped: net.is_some_and(|(m, _, _)| {
+                        below || (ms.len() > 1 && imax > imin && imax - imin >= m)
+                    }),
                     net,
                 })
             }
@@ -501,7 +503,7 @@ impl Run {
             "# rounds: {rounds}, variants in rotating order; median rows: the median over \
              rounds (the lower middle one); counts: net = count - idle count, never below 0, \
              with its spread over rounds; <count>_noise=swamped when a round's idle interval \
-             saw more than its run or the idle counts vary by at least the net median"
+             saw more than its run or the idle counts vary (by at least the net median)"
         ))?;
         let mut seq = 0;
         for round in 0..rounds {
