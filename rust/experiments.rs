@@ -226,10 +226,10 @@ impl Control {
     /// Sleeps `us` microseconds, or until the writer gets a fatal signal
     /// (`Err(EINTR)`). Sleeps.
     pub(crate) fn sleep_us(&self, us: u64) -> Result {
-        let end = Instant::now();
+        let start = Instant::now();
         loop {
             self.check()?;
-            let done = end.elapsed_us();
+            let done = start.elapsed_us();
             if done >= us {
                 return Ok(());
             }
