@@ -46,6 +46,7 @@
 use crate::{
     debugfs::{Dir, FileOps},
     print::pr_warn_ratelimited,
+    stats::median,
     system, task,
     text::Text,
     time::Instant,
@@ -308,12 +309,6 @@ impl<M> Field<M> {
             ..self
         }
     }
-}
-
-/// The median (the lower middle one) of `v`, which it sorts.
-pub(crate) fn median(v: &mut [u64]) -> Option<u64> {
-    v.sort_unstable();
-    v.get(v.len().checked_sub(1)? / 2).copied()
 }
 
 /// A count's statistics over the rounds.

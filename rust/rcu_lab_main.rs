@@ -28,6 +28,7 @@ mod print;
 mod protocol;
 mod rcu;
 mod selftests;
+mod stats;
 mod sync;
 mod system;
 mod task;

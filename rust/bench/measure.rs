@@ -18,17 +18,15 @@ pub(super) fn timed(f: impl FnOnce()) -> u64 {
     start.elapsed_ns()
 }
 
-/// The median of `v` (sorts it).
+/// The median of `v` (sorts it; 0 if empty): [`crate::stats::median`].
 pub(super) fn median(v: &mut [u64]) -> u64 {
-    percentile(v, 50)
+    crate::stats::median(v).unwrap_or(0)
 }
 
-/// The `p`th percentile of `v`, nearest rank: the smallest sample with at
-/// least `p`% of the samples at or below it (sorts `v`).
+/// The `p`th percentile of `v`, nearest rank (sorts it; 0 if empty):
+/// [`crate::stats::percentile`].
 pub(super) fn percentile(v: &mut [u64], p: usize) -> u64 {
-    v.sort_unstable();
-    let rank = (v.len() * p).div_ceil(100).max(1);
-    v.get(rank - 1).copied().unwrap_or(0)
+    crate::stats::percentile(v, p).unwrap_or(0)
 }
 
 /// A decimal with `D` fractional digits, held as `value * 10^D`.

@@ -230,13 +230,11 @@ impl Channel {
             l.closed.push_back(b);
             l.closed_blocks += 1;
         }
-        let new = new.or_else(|| {
-            if cfg.inline_atomic {
-                None
-            } else {
-                l.cache.pop_front()
-            }
-        });
+        let new = if cfg.inline_atomic {
+            new
+        } else {
+            l.cache.pop_front()
+        };
         let Some(mut b) = new else {
             l.starved = true;
             bump(&self.emergency);
