@@ -43,6 +43,7 @@
 use crate::{
     helpers,
     protocol::{hazptr as proto, publish},
+    reclaim::{HazptrSynchronize, Reclaim, Wait},
     task,
 };
 use core::{
@@ -366,5 +367,22 @@ impl<T> Drop for Retired<T> {
         self.wait_for_readers();
         // SAFETY: As in `synchronize`; this `Retired` ends here.
         drop(unsafe { KBox::from_raw(self.ptr.as_ptr()) });
+    }
+}
+
+impl<T> Reclaim<Retired<T>> for HazptrSynchronize {
+    const NAME: &'static str = "hazptr_synchronize";
+    const WAITS: bool = true;
+
+    fn reclaim(&self, old: Retired<T>) {
+        drop(self.wait(old));
+    }
+}
+
+impl<T> Wait<Retired<T>> for HazptrSynchronize {
+    type Back = KBox<T>;
+
+    fn wait(&self, old: Retired<T>) -> KBox<T> {
+        old.synchronize()
     }
 }

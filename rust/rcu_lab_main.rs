@@ -27,6 +27,7 @@ mod mm;
 mod print;
 mod protocol;
 mod rcu;
+mod reclaim;
 mod selftests;
 mod stats;
 mod sync;

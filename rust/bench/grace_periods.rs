@@ -18,8 +18,9 @@ use super::{
     Text,
 };
 use crate::{
-    hazptr::HazPtr,
+    hazptr::{self, HazPtr},
     rcu::{self, RcuBox, RcuPtr},
+    reclaim::{HazptrSynchronize, Reclaim, SynchronizeRcu, SynchronizeRcuExpedited, Wait},
     system,
     task::{self, KThread},
     time::Instant,
@@ -30,36 +31,33 @@ use core::{
 };
 use kernel::{prelude::*, sync::Arc};
 
-/// How the updater waits.
-#[derive(Clone, Copy, PartialEq)]
-enum Wait {
-    Rcu,
-    RcuExpedited,
-    Hazptr,
-}
-
-/// One measured configuration.
+/// One measured configuration: a name, how many samples, and its updater
+/// and readers (the updater generic over its [`Wait`] strategy).
 struct Variant {
     name: &'static str,
-    wait: Wait,
     samples: usize,
+    updater: fn(&Target, usize) -> Result<KVec<u64>>,
+    hazptr_readers: bool,
 }
 
 const VARIANTS: &[Variant] = &[
     Variant {
-        name: "synchronize_rcu",
-        wait: Wait::Rcu,
+        name: <SynchronizeRcu as Reclaim<RcuOld>>::NAME,
         samples: 40,
+        updater: rcu_updater::<SynchronizeRcu>,
+        hazptr_readers: false,
     },
     Variant {
-        name: "synchronize_rcu_expedited",
-        wait: Wait::RcuExpedited,
+        name: <SynchronizeRcuExpedited as Reclaim<RcuOld>>::NAME,
         samples: 200,
+        updater: rcu_updater::<SynchronizeRcuExpedited>,
+        hazptr_readers: false,
     },
     Variant {
-        name: "hazptr_synchronize",
-        wait: Wait::Hazptr,
+        name: <HazptrSynchronize as Reclaim<HpOld>>::NAME,
         samples: 2000,
+        updater: hazptr_updater,
+        hazptr_readers: true,
     },
 ];
 
@@ -71,12 +69,16 @@ struct Target {
     sections: AtomicU64,
 }
 
+/// What an RCU and a hazard-pointer updater unlink.
+type RcuOld = rcu::Retired<u64>;
+type HpOld = hazptr::Retired<u64>;
+
 /// A busy reader: read sections on `t` until told to stop.
-fn busy_reader(t: &Target, wait: Wait) {
+fn busy_reader(t: &Target, hazptr: bool) {
     let mut n = 0u64;
     while !t.stop.load(Relaxed) {
         for _ in 0..256 {
-            if wait == Wait::Hazptr {
+            if hazptr {
                 black_box(t.hp.protect().map(|g| *g));
             } else {
                 let g = rcu::read_lock();
@@ -89,32 +91,41 @@ fn busy_reader(t: &Target, wait: Wait) {
     t.sections.fetch_add(n, Relaxed);
 }
 
-/// The updater: `samples` timed waits, in nanoseconds.
-fn updater(t: &Target, wait: Wait, samples: usize) -> Result<KVec<u64>> {
+/// The updater: `samples` timed waits, in nanoseconds. Each swaps `spare`
+/// in with `swap`, times `W`'s wait for the old element, which becomes the
+/// next spare.
+fn updater<O, W: Wait<O> + Default>(
+    mut spare: W::Back,
+    swap: impl Fn(W::Back) -> Option<O>,
+    samples: usize,
+) -> Result<KVec<u64>> {
     let mut ns = KVec::with_capacity(samples, GFP_KERNEL)?;
-    let mut rcu_spare = RcuBox::new(0u64, GFP_KERNEL)?;
-    let mut hp_spare = KBox::new(0u64, GFP_KERNEL)?;
     for _ in 0..samples {
-        let start;
-        match wait {
-            Wait::Rcu | Wait::RcuExpedited => {
-                let old = t.rcu.swap(Some(rcu_spare)).ok_or(EINVAL)?;
-                start = Instant::now();
-                rcu_spare = if wait == Wait::Rcu {
-                    old.synchronize()
-                } else {
-                    old.synchronize_expedited()
-                };
-            }
-            Wait::Hazptr => {
-                let old = t.hp.swap(Some(hp_spare)).ok_or(EINVAL)?;
-                start = Instant::now();
-                hp_spare = old.synchronize();
-            }
-        }
+        let old = swap(spare).ok_or(EINVAL)?;
+        let start = Instant::now();
+        spare = W::default().wait(old);
         ns.push(start.elapsed_ns(), GFP_KERNEL)?;
     }
     Ok(ns)
+}
+
+fn rcu_updater<W: Wait<RcuOld, Back = KBox<RcuBox<u64>>> + Default>(
+    t: &Target,
+    samples: usize,
+) -> Result<KVec<u64>> {
+    updater::<RcuOld, W>(
+        RcuBox::new(0u64, GFP_KERNEL)?,
+        |s| t.rcu.swap(Some(s)),
+        samples,
+    )
+}
+
+fn hazptr_updater(t: &Target, samples: usize) -> Result<KVec<u64>> {
+    updater::<HpOld, HazptrSynchronize>(
+        KBox::new(0u64, GFP_KERNEL)?,
+        |s| t.hp.swap(Some(s)),
+        samples,
+    )
 }
 
 /// Samples of one variant, with or without busy readers; and the number of
@@ -132,8 +143,8 @@ fn measure(v: &Variant, busy: bool) -> Result<(KVec<u64>, u64)> {
     let mut readers = KVec::new();
     if busy {
         for cpu in 1..system::online_cpus() {
-            let (r, wait) = (t.clone(), v.wait);
-            let k = KThread::spawn(c"gp-reader", Some(cpu), move || busy_reader(&r, wait));
+            let (r, hazptr) = (t.clone(), v.hazptr_readers);
+            let k = KThread::spawn(c"gp-reader", Some(cpu), move || busy_reader(&r, hazptr));
             match k {
                 Ok(k) => readers.push(k, GFP_KERNEL)?,
                 Err(e) => {
@@ -143,8 +154,8 @@ fn measure(v: &Variant, busy: bool) -> Result<(KVec<u64>, u64)> {
             }
         }
     }
-    let (u, wait, samples) = (t.clone(), v.wait, v.samples);
-    let ns = KThread::run(c"gp-updater", Some(0), move || updater(&u, wait, samples));
+    let (u, run, samples) = (t.clone(), v.updater, v.samples);
+    let ns = KThread::run(c"gp-updater", Some(0), move || run(&u, samples));
     t.stop.store(true, Relaxed);
     drop(readers);
     Ok((ns??, t.sections.load(Relaxed)))
@@ -190,7 +201,7 @@ pub(super) fn run(out: &mut Text) -> Result {
     }
     let hp = VARIANTS
         .iter()
-        .position(|v| v.wait == Wait::Hazptr)
+        .position(|v| v.hazptr_readers)
         .ok_or(EINVAL)?;
     for (i, v) in VARIANTS.iter().enumerate().filter(|&(i, _)| i != hp) {
         out.line(format_args!(

@@ -36,6 +36,7 @@ use crate::{
         self,
         batch::{Config, KfreeBatch, Scope, Stats, BLOCK_ENTRIES},
     },
+    reclaim::{CallRcu, KfreeRcuNolock, KvfreeRcu, Reclaim, SynchronizeRcu},
     system, task,
     time::Instant,
 };
@@ -265,24 +266,14 @@ impl Shared<'_, '_> {
             }
             let t1 = Instant::now();
             self.alloc_ns.fetch_add(t.elapsed_ns(), Relaxed);
-            match self.way {
-                Way::Sync => {
-                    rcu::synchronize();
-                    objs.clear();
-                }
-                _ => {
-                    for obj in objs.drain_all() {
-                        match self.way {
-                            Way::Engine => match self.batch {
-                                Some(b) => b.kfree_rcu(obj),
-                                None => drop(obj),
-                            },
-                            Way::Sheaf | Way::PageBlock => obj.kvfree_rcu(),
-                            Way::Nolock => obj.kfree_rcu_nolock(),
-                            Way::CallRcu | Way::Sync => obj.call_rcu(),
-                        }
-                    }
-                }
+            // One strategy per variant, its loop monomorphised.
+            match (self.way, self.batch) {
+                (Way::Engine, Some(b)) => b.reclaim_all(&mut objs),
+                (Way::Engine, None) => objs.clear(),
+                (Way::Sheaf | Way::PageBlock, _) => KvfreeRcu.reclaim_all(&mut objs),
+                (Way::Nolock, _) => KfreeRcuNolock.reclaim_all(&mut objs),
+                (Way::CallRcu, _) => CallRcu.reclaim_all(&mut objs),
+                (Way::Sync, _) => SynchronizeRcu.reclaim_all(&mut objs),
             }
             self.enqueue_ns.fetch_add(t1.elapsed_ns(), Relaxed);
             if i == 0 {

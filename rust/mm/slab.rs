@@ -11,9 +11,17 @@
 //! deferred ways. Every [`SlabObj`] has an `rcu_head` (also usable as a
 //! `struct kvfree_rcu_head`) at offset 0 and is zeroed when allocated.
 
-use crate::helpers;
+use crate::{
+    helpers,
+    reclaim::{CallRcu, KfreeRcuNolock, KvfreeRcu, Reclaim, SynchronizeRcu},
+};
 use core::ptr::NonNull;
-use kernel::{bindings, prelude::*, str::CString};
+use kernel::{
+    alloc::{Allocator, Vec},
+    bindings,
+    prelude::*,
+    str::CString,
+};
 
 /// Object sizes a [`SlabCache`] accepts: room for the `rcu_head`, and at
 /// most a page (`kvfree_call_rcu()` needs the head in the first 4096 bytes,
@@ -198,5 +206,47 @@ impl Drop for SlabObj<'_> {
     fn drop(&mut self) {
         // SAFETY: An object of `cache`, owned and not queued (invariant).
         unsafe { bindings::kmem_cache_free(self.cache.ptr.as_ptr(), self.ptr.as_ptr()) }
+    }
+}
+
+impl<'c> Reclaim<SlabObj<'c>> for SynchronizeRcu {
+    const NAME: &'static str = "synchronize_rcu";
+    const WAITS: bool = true;
+
+    fn reclaim(&self, old: SlabObj<'c>) {
+        crate::rcu::synchronize();
+        drop(old);
+    }
+
+    fn reclaim_all<A: Allocator>(&self, olds: &mut Vec<SlabObj<'c>, A>) {
+        crate::rcu::synchronize();
+        olds.clear();
+    }
+}
+
+impl<'c> Reclaim<SlabObj<'c>> for CallRcu {
+    const NAME: &'static str = "call_rcu";
+    const WAITS: bool = false;
+
+    fn reclaim(&self, old: SlabObj<'c>) {
+        old.call_rcu();
+    }
+}
+
+impl<'c> Reclaim<SlabObj<'c>> for KvfreeRcu {
+    const NAME: &'static str = "kfree_rcu";
+    const WAITS: bool = false;
+
+    fn reclaim(&self, old: SlabObj<'c>) {
+        old.kvfree_rcu();
+    }
+}
+
+impl<'c> Reclaim<SlabObj<'c>> for KfreeRcuNolock {
+    const NAME: &'static str = "kfree_rcu_nolock";
+    const WAITS: bool = false;
+
+    fn reclaim(&self, old: SlabObj<'c>) {
+        old.kfree_rcu_nolock();
     }
 }

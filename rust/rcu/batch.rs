@@ -50,6 +50,7 @@ use crate::{
     irq::local_interrupt_disable,
     mm::shrinker::{Shrink, Shrinker},
     mm::slab::SlabCache,
+    reclaim::Reclaim,
     task,
 };
 use core::{
@@ -266,6 +267,16 @@ impl<'c> Scope<'_, 'c> {
     /// scope frees it before it ends. Any context but NMI, as there.
     pub(crate) fn kfree_rcu<O: KfreeRcu + 'c>(&self, obj: O) {
         self.engine.enqueue(obj.into_raw());
+    }
+}
+
+impl<'c, O: KfreeRcu + 'c> Reclaim<O> for Scope<'_, 'c> {
+    const NAME: &'static str = "engine";
+    const WAITS: bool = false;
+
+    /// [`Scope::kfree_rcu`].
+    fn reclaim(&self, old: O) {
+        self.kfree_rcu(old);
     }
 }
 

@@ -4,8 +4,13 @@
 //! period before they may be freed.
 
 use super::{GpState, RcuBox};
+use crate::reclaim::{CallRcu, KvfreeRcu, Reclaim, SynchronizeRcu, SynchronizeRcuExpedited, Wait};
 use core::{marker::PhantomData, mem::ManuallyDrop, ptr::NonNull};
-use kernel::{bindings, prelude::*};
+use kernel::{
+    alloc::{Allocator, Vec},
+    bindings,
+    prelude::*,
+};
 
 /// An object that readers may still be using: it can only be freed, or
 /// taken back, after an RCU grace period.
@@ -207,5 +212,76 @@ impl<T: Send> Polled<T> {
         self.state.wait();
         // SAFETY: As in `try_reclaim`, the grace period has ended.
         unsafe { self.retired.reclaim() }
+    }
+}
+
+impl<T: Send> Reclaim<Retired<T>> for SynchronizeRcu {
+    const NAME: &'static str = "synchronize_rcu";
+    const WAITS: bool = true;
+
+    fn reclaim(&self, old: Retired<T>) {
+        drop(self.wait(old));
+    }
+
+    fn reclaim_all<A: Allocator>(&self, olds: &mut Vec<Retired<T>, A>) {
+        super::synchronize();
+        for old in olds.drain_all() {
+            // SAFETY: `old` existed before the call, so it was unlinked
+            // before the grace period that just ended.
+            drop(unsafe { old.reclaim() });
+        }
+    }
+}
+
+impl<T: Send> Wait<Retired<T>> for SynchronizeRcu {
+    type Back = KBox<RcuBox<T>>;
+
+    fn wait(&self, old: Retired<T>) -> KBox<RcuBox<T>> {
+        old.synchronize()
+    }
+}
+
+impl<T: Send> Reclaim<Retired<T>> for SynchronizeRcuExpedited {
+    const NAME: &'static str = "synchronize_rcu_expedited";
+    const WAITS: bool = true;
+
+    fn reclaim(&self, old: Retired<T>) {
+        drop(self.wait(old));
+    }
+
+    fn reclaim_all<A: Allocator>(&self, olds: &mut Vec<Retired<T>, A>) {
+        super::synchronize_expedited();
+        for old in olds.drain_all() {
+            // SAFETY: As for `SynchronizeRcu`, with an expedited grace
+            // period.
+            drop(unsafe { old.reclaim() });
+        }
+    }
+}
+
+impl<T: Send> Wait<Retired<T>> for SynchronizeRcuExpedited {
+    type Back = KBox<RcuBox<T>>;
+
+    fn wait(&self, old: Retired<T>) -> KBox<RcuBox<T>> {
+        old.synchronize_expedited()
+    }
+}
+
+impl<T: Send> Reclaim<Retired<T>> for CallRcu {
+    const NAME: &'static str = "call_rcu";
+    const WAITS: bool = false;
+
+    fn reclaim(&self, old: Retired<T>) {
+        old.call_rcu();
+    }
+}
+
+impl<T: Send> Reclaim<Retired<T>> for KvfreeRcu {
+    const NAME: &'static str = "kfree_rcu";
+    const WAITS: bool = false;
+
+    /// `T` must need no `Drop` (a compile-time error otherwise).
+    fn reclaim(&self, old: Retired<T>) {
+        old.kfree_rcu();
     }
 }

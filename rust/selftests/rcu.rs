@@ -6,6 +6,7 @@ use super::{Case, Outcome};
 use crate::experiments::stress::{self, Counted, Element, Plain, Read, Stats, Table, CELLS};
 use crate::{
     rcu::{self, GpState, RcuBox, RcuPtr, Retired},
+    reclaim::{CallRcu, KvfreeRcu, Reclaim, SynchronizeRcu},
     system::Lockdep,
 };
 use core::{marker::PhantomData, sync::atomic::Ordering::Relaxed};
@@ -28,7 +29,7 @@ pub(super) const CASES: &[Case] = &[
         name: "rcu_stress_synchronize",
         negative: false,
         about: "readers (threads + hardirq) vs an updater freeing after synchronize_rcu()",
-        run: stress::<Counted, Synchronize>,
+        run: stress::<Counted, SynchronizeRcu>,
     },
     Case {
         name: "rcu_stress_call_rcu",
@@ -40,7 +41,7 @@ pub(super) const CASES: &[Case] = &[
         name: "rcu_stress_kfree_rcu",
         negative: false,
         about: "readers (threads + hardirq) vs an updater freeing with kfree_rcu()",
-        run: stress::<Plain, KfreeRcu>,
+        run: stress::<Plain, KvfreeRcu>,
     },
     Case {
         name: "rcu_use_after_free",
@@ -115,53 +116,25 @@ fn poll() -> Result<Outcome> {
     )
 }
 
-/// How an RCU table's updater reclaims the objects it replaces.
-trait Reclaim<E: Element>: Send + Sync + 'static {
-    /// Named in reports.
-    const HOW: &'static str;
-    /// Updater threads (see [`Table::UPDATERS`]).
-    const UPDATERS: usize = 1;
-    /// Reclaims `old`, which readers may still be using.
-    fn reclaim(old: Retired<E>, stats: &Stats);
-}
-
-struct Synchronize;
-impl<E: Element> Reclaim<E> for Synchronize {
-    const HOW: &'static str = "synchronize_rcu() then drop";
-    // Each update waits a whole grace period: one updater per cell.
-    const UPDATERS: usize = CELLS;
-    fn reclaim(old: Retired<E>, _stats: &Stats) {
-        drop(old.synchronize());
-    }
-}
-
-struct CallRcu;
-impl<E: Element> Reclaim<E> for CallRcu {
-    const HOW: &'static str = "call_rcu()";
-    fn reclaim(old: Retired<E>, stats: &Stats) {
-        old.call_rcu();
-        if stats.outstanding() > BACKLOG {
-            rcu::barrier();
-        }
-    }
-}
-
-struct KfreeRcu;
-impl Reclaim<Plain> for KfreeRcu {
-    const HOW: &'static str = "kfree_rcu()";
-    // The kernel bounds its own backlog (sheaves, page blocks, a shrinker);
-    // `kvfree_rcu_barrier()` is not exported in 7.3 to throttle it here.
-    fn reclaim(old: Retired<Plain>, _stats: &Stats) {
-        old.kfree_rcu();
+/// Updater threads of a table reclaimed the `R` way (see
+/// [`Table::UPDATERS`]): a strategy that waits a whole grace period per
+/// update gets one updater per cell.
+const fn updaters<R: Reclaim<Retired<E>>, E: Element>() -> usize {
+    if R::WAITS {
+        CELLS
+    } else {
+        1
     }
 }
 
 /// The broken updater of the negative test.
+#[derive(Default)]
 struct FreeWithoutGracePeriod;
-impl<E: Element> Reclaim<E> for FreeWithoutGracePeriod {
-    const HOW: &'static str = "free at once (broken)";
+impl<E: Element> Reclaim<Retired<E>> for FreeWithoutGracePeriod {
+    const NAME: &'static str = "free at once (broken)";
+    const WAITS: bool = false;
     #[allow(unsafe_code)]
-    fn reclaim(old: Retired<E>, _stats: &Stats) {
+    fn reclaim(&self, old: Retired<E>) {
         // SAFETY: None: this breaks `free_now()`'s contract on purpose, so
         // that readers use freed memory and KASAN reports it. Only the
         // negative test `rcu_use_after_free` runs this, in a boot of its own.
@@ -175,7 +148,7 @@ struct RcuTable<E, R> {
     _reclaim: PhantomData<R>,
 }
 
-impl<E: Element, R: Reclaim<E>> RcuTable<E, R> {
+impl<E: Element, R: Reclaim<Retired<E>>> RcuTable<E, R> {
     fn new(stats: &Arc<Stats>) -> Result<Self> {
         let mut cells = KVec::with_capacity(CELLS, GFP_KERNEL)?;
         for seq in 0..CELLS as u64 {
@@ -192,8 +165,10 @@ impl<E: Element, R: Reclaim<E>> RcuTable<E, R> {
     }
 }
 
-impl<E: Element, R: Reclaim<E>> Table for RcuTable<E, R> {
-    const UPDATERS: usize = R::UPDATERS;
+impl<E: Element, R: Reclaim<Retired<E>> + Default + Send + Sync + 'static> Table
+    for RcuTable<E, R>
+{
+    const UPDATERS: usize = updaters::<R, E>();
 
     fn read(&self, i: usize, _turn: usize) -> Read {
         let guard = rcu::read_lock();
@@ -215,13 +190,20 @@ impl<E: Element, R: Reclaim<E>> Table for RcuTable<E, R> {
         let new = RcuBox::new(E::new(seq, stats), GFP_KERNEL)?;
         stats.allocated.fetch_add(1, Relaxed);
         if let Some(old) = self.cells[i].swap(Some(new)) {
-            R::reclaim(old, stats);
+            R::default().reclaim(old);
+            // Callbacks that count their drops are throttled (kfree_rcu()
+            // objects cannot count, and the kernel bounds their backlog:
+            // `kvfree_rcu_barrier()` is not exported in 7.3 to throttle).
+            if !R::WAITS && core::mem::needs_drop::<E>() && stats.outstanding() > BACKLOG {
+                rcu::barrier();
+            }
         }
         Ok(())
     }
 }
 
-fn stress<E: Element, R: Reclaim<E>>() -> Result<Outcome> {
+fn stress<E: Element, R: Reclaim<Retired<E>> + Default + Send + Sync + 'static>() -> Result<Outcome>
+{
     let stats = Stats::new()?;
     let table = Arc::new(RcuTable::<E, R>::new(&stats)?, GFP_KERNEL)?;
     let report = stress::run(table, &stats, STRESS_MS)?;
@@ -238,7 +220,7 @@ fn stress<E: Element, R: Reclaim<E>>() -> Result<Outcome> {
         report.clean() && (!counted || freed == allocated) && lockdep == Lockdep::On,
         format_args!(
             "{report}; reclaim: {}; {allocated} allocated, {}; lockdep {}",
-            R::HOW,
+            R::NAME,
             Freed(counted.then_some(freed)),
             lockdep.as_str()
         ),
@@ -268,7 +250,7 @@ fn use_after_free() -> Result<Outcome> {
         true,
         format_args!(
             "{report}; reclaim: {}",
-            <FreeWithoutGracePeriod as Reclaim<Counted>>::HOW
+            <FreeWithoutGracePeriod as Reclaim<Retired<Counted>>>::NAME
         ),
     )
 }
