@@ -61,12 +61,104 @@ use core::{
 use kernel::{bindings, cpu, new_mutex, page::PAGE_SIZE, prelude::*, str::CString, sync::Mutex};
 
 mod block;
+mod callbacks;
 mod channel;
 mod drain;
 
 use block::BlockPage;
 pub(crate) use block::BLOCK_ENTRIES;
+pub(crate) use callbacks::{Callbacks, Typed};
 use channel::Channel;
+
+/// What a block holds, and how its entries end once their grace period is
+/// over: the one thing that varies between the engine's users, as
+/// `kernel::sync::lock::Backend` is for locks.
+///
+/// * [`Kfree`]: object pointers, freed with one `kfree_bulk()` per block
+///   (`kfree_rcu()`);
+/// * [`Callbacks`]: (`rcu_head`, callback) pairs, for objects of any type
+///   (a batched `call_rcu()`);
+/// * [`Typed<T>`]: pointers to `RcuBox<T>`, dropped by a monomorphised loop
+///   and freed with one `kfree_bulk()` per block.
+///
+/// # Safety
+///
+/// An entry owns what it refers to (the engine holds it, copies of it are
+/// never used once it is handed over) and may be sent to another CPU's
+/// drain (it is `Send` in all but name); `release` ends
+/// each entry it is given exactly once, and `emergency` hands its entry to
+/// `call_rcu()` (or another deferral that waits for a grace period and ends
+/// it once), so that nothing an entry refers to is used by the engine's
+/// caller again. Both may rely on a full grace period having elapsed
+/// (`release`) or being waited for (`emergency`) since the entry's object
+/// was unlinked from readers.
+pub(crate) unsafe trait Contents: Send + Sync {
+    /// One entry of a block: plain data, at most word-aligned.
+    type Entry: Copy;
+
+    /// Names the engine's block cache (`rcu_lab_<NAME>_blocks_<n>`).
+    const NAME: &'static str;
+
+    /// Entries per block page.
+    const CAPACITY: usize = block::BLOCK_WORDS * size_of::<usize>() / size_of::<Self::Entry>();
+
+    /// Compile-time check that entries fit the block's word storage.
+    const FITS: () = assert!(
+        align_of::<Self::Entry>() <= align_of::<usize>()
+            && size_of::<Self::Entry>() > 0
+            && size_of::<Self::Entry>() <= size_of::<usize>() * block::BLOCK_WORDS
+    );
+
+    /// Ends `entries` (frees or drops what they refer to). Runs in the
+    /// drain's process context, with no lock held.
+    ///
+    /// # Safety
+    ///
+    /// Each entry was handed to the engine once, and a full grace period
+    /// has elapsed since; the caller does not use them afterwards.
+    unsafe fn release(entries: &mut [Self::Entry]);
+
+    /// The emergency path: the entry goes through `call_rcu()` with its
+    /// object's own `rcu_head`. Any context but NMI.
+    ///
+    /// # Safety
+    ///
+    /// The entry was handed to the engine and is in no block.
+    unsafe fn emergency(entry: Self::Entry);
+}
+
+/// Blocks of object pointers freed with `kfree_bulk()`: `kfree_rcu()`.
+pub(crate) struct Kfree;
+
+// SAFETY: An entry is a [`KfreeRcu`] object given up by `into_raw`, owned by
+// the entry. `release` frees each once with `kfree_bulk()` (the objects are
+// slab memory with no destructor), and `emergency` frees it once in a
+// `call_rcu()` callback through the `rcu_head` its first bytes may hold.
+unsafe impl Contents for Kfree {
+    type Entry = NonNull<c_void>;
+    const NAME: &'static str = "kfree";
+
+    unsafe fn release(entries: &mut [NonNull<c_void>]) {
+        // SAFETY: Slab objects owned by the entries, their readers gone
+        // (the caller's guarantee); `kmem_cache_free_bulk(NULL, ...)` is
+        // `kfree_bulk()`, and a `NonNull<c_void>` is a `void *`.
+        unsafe {
+            bindings::kmem_cache_free_bulk(
+                core::ptr::null_mut(),
+                entries.len(),
+                entries.as_mut_ptr().cast(),
+            )
+        };
+    }
+
+    unsafe fn emergency(p: NonNull<c_void>) {
+        // SAFETY: `p` is an owned, unqueued object whose first bytes may be
+        // its `rcu_head` (`KfreeRcu`); the callback frees it. The engine's
+        // drop runs `rcu_barrier()`, so it runs before the memory the
+        // engine's lifetime protects, or the module, goes away.
+        unsafe { bindings::call_rcu(p.as_ptr().cast(), Some(emergency_free)) };
+    }
+}
 
 /// Memory that `kfree()` frees, handed over for freeing after a grace
 /// period.
@@ -193,10 +285,10 @@ impl Stats {
     }
 }
 
-struct Inner<'a> {
+struct Inner<'a, C: Contents> {
     /// One channel per possible CPU. Before `blocks`: every block is
     /// freed before the block cache.
-    cpus: KVec<Pin<KBox<Channel>>>,
+    cpus: KVec<Pin<KBox<Channel<C>>>>,
     /// Where block pages come from (4096-byte objects, `SLAB_NO_MERGE`):
     /// kmemleak scans them, and failslab's `cache-filter` can target them.
     blocks: SlabCache,
@@ -205,11 +297,15 @@ struct Inner<'a> {
     cache_pages: AtomicUsize,
     drain_delay_ns: AtomicU64,
     counters: Counters,
-    _objects: PhantomData<&'a ()>,
+    /// Invariant in `'a`: an engine for long-lived objects cannot pass
+    /// for one that takes short-lived ones (it would free them after their
+    /// memory went away), nor the reverse.
+    _objects: PhantomData<fn(&'a ()) -> &'a ()>,
 }
 
-/// The batching engine: objects of lifetime `'a` freed after a grace
-/// period in page-sized blocks; its shrinker gives cached pages back.
+/// The batching engine: entries (`C`) of objects of lifetime `'a` ended
+/// after a grace period in page-sized blocks; its shrinker gives cached
+/// pages back.
 ///
 /// # Examples
 ///
@@ -218,19 +314,22 @@ struct Inner<'a> {
 /// batch.kfree_rcu(cache.alloc(GFP_KERNEL)?); // any context, even hardirq
 /// batch.barrier();                           // everything freed
 /// ```
-pub(crate) struct KfreeBatch<'a> {
+pub(crate) struct Batch<'a, C: Contents> {
     /// Dropped first: no shrinker callback runs once the engine goes.
     _shrinker: Shrinker,
-    engine: Pin<KBox<Engine<'a>>>,
+    engine: Pin<KBox<Engine<'a, C>>>,
 }
 
-impl<'a> KfreeBatch<'a> {
+/// The `kfree_rcu()` engine.
+pub(crate) type KfreeBatch<'a> = Batch<'a, Kfree>;
+
+impl<'a, C: Contents> Batch<'a, C> {
     /// A new engine with a shrinker named `rcu_lab-<name>`. Sleeps.
     pub(crate) fn new(name: &CStr, config: Config) -> Result<Self> {
         let engine = Engine::new(config)?;
         // SAFETY: The engine is pinned in its box, which outlives the
         // shrinker: `_shrinker` is dropped before `engine`.
-        let shrinker = unsafe { Shrinker::register(name, &*engine as *const Engine<'a>) }?;
+        let shrinker = unsafe { Shrinker::register(name, &*engine as *const Engine<'a, C>) }?;
         Ok(Self {
             _shrinker: shrinker,
             engine,
@@ -256,7 +355,7 @@ impl KfreeBatch<'static> {
 
 /// A warm engine lent to objects of lifetime `'c`; see [`KfreeBatch::scope`].
 pub(crate) struct Scope<'s, 'c> {
-    engine: &'s Engine<'static>,
+    engine: &'s Engine<'static, Kfree>,
     /// Invariant in `'c`: a scope for short-lived objects cannot pass for
     /// one with a longer lifetime, nor the reverse.
     _objects: PhantomData<fn(&'c ()) -> &'c ()>,
@@ -280,34 +379,34 @@ impl<'c, O: KfreeRcu + 'c> Reclaim<O> for Scope<'_, 'c> {
     }
 }
 
-impl<'a> core::ops::Deref for KfreeBatch<'a> {
-    type Target = Engine<'a>;
+impl<'a, C: Contents> core::ops::Deref for Batch<'a, C> {
+    type Target = Engine<'a, C>;
 
-    fn deref(&self) -> &Engine<'a> {
+    fn deref(&self) -> &Engine<'a, C> {
         &self.engine
     }
 }
 
-/// The engine behind a [`KfreeBatch`].
+/// The engine behind a [`Batch`].
 ///
 /// # Invariants
 ///
-/// Every object handed to [`Engine::kfree_rcu`] is owned by exactly one
-/// block (open or closed) of one channel, or queued with `call_rcu()`, until
-/// it is freed; a closed block's cookie was taken after its last object was
-/// added (for a `stolen` block: its second cookie, taken after the first
-/// completed). Dropping the engine frees every object and page (a full
-/// [`Engine::barrier`]).
+/// Every entry handed to [`Engine::enqueue`] is owned by exactly one block
+/// (open or closed) of one channel, or passed to [`Contents::emergency`],
+/// until it is released; a closed block's cookie was taken after its last
+/// entry was added (for a `stolen` block: its second cookie, taken after the
+/// first completed). Dropping the engine releases every entry and frees
+/// every page (a full [`Engine::barrier`]).
 #[pin_data(PinnedDrop)]
-pub(crate) struct Engine<'a> {
+pub(crate) struct Engine<'a, C: Contents> {
     /// First field: stopped (and waited for) before anything else goes.
     #[pin]
-    drain: Deferred<Engine<'a>>,
+    drain: Deferred<Engine<'a, C>>,
     /// Held by a drain pass: a barrier's pass waits for the worker's,
     /// whose freed blocks it could not see; only a drain pass frees blocks.
     #[pin]
     draining: Mutex<()>,
-    inner: Inner<'a>,
+    inner: Inner<'a, C>,
 }
 
 /// The emergency path's callback: frees the object whose head it gets.
@@ -321,10 +420,10 @@ unsafe extern "C" fn emergency_free(head: *mut bindings::callback_head) {
     unsafe { bindings::kfree(head.cast()) }
 }
 
-impl<'a> Engine<'a> {
+impl<'a, C: Contents> Engine<'a, C> {
     /// A new engine, its page caches filled. Sleeps.
     fn new(config: Config) -> Result<Pin<KBox<Self>>> {
-        if config.block_entries == 0 || config.block_entries > BLOCK_ENTRIES {
+        if config.block_entries == 0 || config.block_entries > C::CAPACITY {
             return Err(EINVAL);
         }
         let n = cpu::nr_cpu_ids() as usize;
@@ -334,7 +433,7 @@ impl<'a> Engine<'a> {
         }
         let seq = BLOCK_CACHES.fetch_add(1, Relaxed);
         let blocks = SlabCache::new(
-            CString::try_from_fmt(fmt!("rcu_lab_kfree_blocks_{}", seq))?,
+            CString::try_from_fmt(fmt!("rcu_lab_{}_blocks_{}", C::NAME, seq))?,
             PAGE_SIZE,
             true,
         )?;
@@ -370,30 +469,26 @@ impl<'a> Engine<'a> {
         &self.inner.blocks
     }
 
-    /// Frees `obj` after a grace period. Any context but NMI, including
+    /// Ends `entry` after a grace period: [`Contents::release`] from the
+    /// drain, or [`Contents::emergency`]. Any context but NMI, including
     /// hardirq and under a raw spinlock on PREEMPT_RT: it never allocates
     /// (unless [`Config::inline_atomic`]), never sleeps, never takes a
-    /// sleeping lock and never queues work. Per object it disables
+    /// sleeping lock and never queues work. Per entry it disables
     /// preemption, sets and clears this CPU's reentrancy flag, loads the
-    /// open block and stores the pointer and the count (no atomic
+    /// open block and stores the entry and the count (no atomic
     /// read-modify-write, no interrupt masking); once per block it takes
     /// this CPU's raw spinlock and kicks the drain. An interrupt that
     /// enqueues on top of an enqueue of its CPU takes the emergency path.
-    pub(crate) fn kfree_rcu<O: KfreeRcu + 'a>(&self, obj: O) {
-        self.enqueue(obj.into_raw());
-    }
-
-    /// [`Engine::kfree_rcu`] of an object given up by [`KfreeRcu::into_raw`]
-    /// that lives at least as long as the engine's objects must (the
-    /// callers' bounds say so).
-    fn enqueue(&self, p: NonNull<c_void>) {
+    /// The typed front ends ([`Engine::kfree_rcu`], ...) make the entry
+    /// from an object that lives at least `'a` (their bounds say so).
+    fn enqueue(&self, p: C::Entry) {
         let cfg = &self.inner.config;
         let slow = {
             let _preempt = task::preempt_disable();
             let ch = &self.inner.cpus[cpu::CpuId::current().as_u32() as usize];
             // SAFETY: This CPU's channel, preemption off until `_preempt`
-            // goes; `block_entries <= BLOCK_ENTRIES` (checked in `new`); `p`
-            // was given up by `into_raw`.
+            // goes; `block_entries <= C::CAPACITY` (checked in `new`); `p`
+            // was given up by its front end.
             unsafe {
                 ch.enqueue(p, cfg, self.cache_pages(), || {
                     self.page_allocated(BlockPage::alloc_atomic())
@@ -402,11 +497,8 @@ impl<'a> Engine<'a> {
         };
         let Some(slow) = slow else { return };
         if let Err(p) = slow.placed {
-            // SAFETY: `p` is an owned, unqueued object whose first bytes may
-            // be its `rcu_head` (`KfreeRcu`); the callback frees it. The
-            // engine's drop runs `rcu_barrier()`, so it runs before the
-            // memory `'a` protects, or the module, goes away.
-            unsafe { bindings::call_rcu(p.as_ptr().cast(), Some(emergency_free)) };
+            // SAFETY: Given up by the front end and in no block.
+            unsafe { C::emergency(p) };
         }
         if slow.closed || (slow.low && !cfg.inline_atomic) || slow.placed.is_err() {
             self.drain.now();
@@ -441,7 +533,7 @@ impl<'a> Engine<'a> {
         c.pages_peak.store(c.pages_live.load(Relaxed), Relaxed);
     }
 
-    fn page_allocated(&self, b: Option<BlockPage>) -> Option<BlockPage> {
+    fn page_allocated(&self, b: Option<BlockPage<C>>) -> Option<BlockPage<C>> {
         if b.is_some() {
             let c = &self.inner.counters;
             c.pages_allocated.fetch_add(1, Relaxed);
@@ -451,7 +543,7 @@ impl<'a> Engine<'a> {
         b
     }
 
-    fn page_freed(&self, b: BlockPage) {
+    fn page_freed(&self, b: BlockPage<C>) {
         drop(b);
         self.inner.counters.pages_live.fetch_sub(1, Relaxed);
     }
@@ -480,6 +572,15 @@ impl<'a> Engine<'a> {
     }
 }
 
+impl<'a> Engine<'a, Kfree> {
+    /// Frees `obj` after a grace period, in a block freed with
+    /// `kfree_bulk()` ([`Engine::enqueue`] says how). Any context but NMI,
+    /// including hardirq and under a raw spinlock on PREEMPT_RT.
+    pub(crate) fn kfree_rcu<O: KfreeRcu + 'a>(&self, obj: O) {
+        self.enqueue(obj.into_raw());
+    }
+}
+
 /// A page held to find the zone block pages come from, for reading this
 /// CPU's per-CPU free-list count of that zone.
 ///
@@ -487,7 +588,7 @@ impl<'a> Engine<'a> {
 /// an [`Config::inline_atomic`] engine must allocate one page more than the
 /// count: one of those allocations must refill the list under `zone->lock`
 /// (lockdep ignores the list's own trylock).
-pub(crate) struct ZoneProbe(BlockPage);
+pub(crate) struct ZoneProbe(BlockPage<Kfree>);
 
 impl ZoneProbe {
     /// A probe; `None` if no page could be had.
@@ -505,7 +606,7 @@ impl ZoneProbe {
     }
 }
 
-impl Shrink for Engine<'_> {
+impl<C: Contents> Shrink for Engine<'_, C> {
     fn count(&self) -> usize {
         self.inner
             .cpus
@@ -531,7 +632,7 @@ impl Shrink for Engine<'_> {
 }
 
 #[pinned_drop]
-impl PinnedDrop for Engine<'_> {
+impl<C: Contents> PinnedDrop for Engine<'_, C> {
     fn drop(self: Pin<&mut Self>) {
         self.drain.stop();
         self.barrier();

@@ -54,7 +54,7 @@ kernel::static_assert!(
 ///
 /// `head` is the `rcu_head` of an `RcuBox<T>` from `KBox::into_raw`, queued
 /// once by [`Retired::call_rcu`], whose grace period has ended.
-unsafe extern "C" fn drop_callback<T: Send>(head: *mut bindings::callback_head) {
+pub(super) unsafe extern "C" fn drop_callback<T: Send>(head: *mut bindings::callback_head) {
     // SAFETY: The head is at offset 0 of its `RcuBox<T>` (`#[repr(C)]`,
     // first field), which came from `KBox::into_raw`; the grace period has
     // ended, so no reader is left and this is the only owner.

@@ -11,6 +11,10 @@
 #   open block of a CPU that goes offline (and comes back); and every block
 #   allocation failing (failslab, cache-filter on the engine's block cache),
 #   which must send every object down the emergency call_rcu() path.
+# * Batched callbacks on the same engine (issue 19's two shapes): objects
+#   with Drop in (rcu_head, callback) blocks and in typed blocks freed with
+#   kfree_bulk(), and with no block pages at all (every object by
+#   call_rcu()): each dropped exactly once by the time the barrier returns.
 # * The experiment with quick parameters: every variant's result rows, every
 #   object freed (the run checks the engine's counters; destroying a kernel
 #   variant's cache warns about objects left, which the splat gate sees).
@@ -31,10 +35,11 @@ QUICK="threads=2 objects=300 loops=2 rounds=1 idle=0"
 
 ktap_print_header
 rcu_lab_require
-ktap_set_plan 24
+ktap_set_plan 27
 
 rcu_lab_test "insmod rcu_lab" rcu_lab_load
-for c in batch_contexts batch_flood batch_shrinker batch_hotplug; do
+for c in batch_contexts batch_flood batch_shrinker batch_hotplug \
+	batch_callbacks_pairs batch_callbacks_typed batch_callbacks_emergency; do
 	rcu_lab_test "$c" rcu_lab_case "$c"
 done
 

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Block pages: one page of object pointers, and FIFO lists of them.
+//! Block pages: one page of entries of a [`Contents`], and FIFO lists of
+//! them.
 
-use super::KfreeRcu;
+use super::Contents;
 use crate::{helpers, mm::slab::SlabObj, rcu::GpState, time::Instant};
 use core::{
+    mem::MaybeUninit,
     ptr::{self, NonNull},
     sync::atomic::{AtomicUsize, Ordering::Relaxed},
 };
@@ -17,8 +19,8 @@ use kernel::{bindings, page::PAGE_SIZE, prelude::*};
 /// (through [`Block::peek`]) at the same time; the other fields belong to
 /// whoever holds the block as a [`BlockPage`].
 #[repr(C)]
-pub(super) struct BlockHeader {
-    next: *mut Block,
+pub(super) struct BlockHeader<C: Contents> {
+    next: *mut Block<C>,
     /// The grace period its objects wait for, once closed.
     pub(super) gp: GpState,
     /// Closed by the drain while its owner may still have been adding to
@@ -31,20 +33,38 @@ pub(super) struct BlockHeader {
     slab: bool,
 }
 
-/// Object pointers per block page (the kernel's `KVFREE_BULK_MAX_ENTR`).
-pub(crate) const BLOCK_ENTRIES: usize =
-    (PAGE_SIZE - size_of::<BlockHeader>()) / size_of::<*mut c_void>();
+/// Words of entries after the header of a block page (the header does not
+/// depend on the contents' type: only a `PhantomData` of it).
+pub(super) const BLOCK_WORDS: usize =
+    (PAGE_SIZE - size_of::<BlockHeader<super::Kfree>>()) / size_of::<usize>();
 
-/// A page of object pointers.
+/// Object pointers per block page (the kernel's `KVFREE_BULK_MAX_ENTR`):
+/// [`Contents::CAPACITY`] of one-pointer entries.
+pub(crate) const BLOCK_ENTRIES: usize = BLOCK_WORDS;
+
+/// A page of entries: [`Contents::CAPACITY`] of them, in word-aligned
+/// storage typed by [`Block::entries`].
 #[repr(C)]
-pub(super) struct Block {
-    h: BlockHeader,
-    ptrs: [*mut c_void; BLOCK_ENTRIES],
+pub(super) struct Block<C: Contents> {
+    h: BlockHeader<C>,
+    words: [MaybeUninit<usize>; BLOCK_WORDS],
 }
 
-kernel::static_assert!(size_of::<Block>() <= PAGE_SIZE);
+kernel::static_assert!(size_of::<Block<super::Kfree>>() <= PAGE_SIZE);
 
-impl Block {
+impl<C: Contents> Block<C> {
+    /// Where the entries start.
+    ///
+    /// # Safety
+    ///
+    /// `b` points to a live block.
+    unsafe fn entries(b: *mut Self) -> *mut C::Entry {
+        // Entries fit the words and their alignment (`Contents`' checks).
+        let () = C::FITS;
+        // SAFETY: The block is live (the caller's guarantee).
+        unsafe { ptr::addr_of_mut!((*b).words).cast() }
+    }
+
     /// Appends `obj` to the open block `b` if it holds fewer than `cap`
     /// entries; gives it back if not. One load and two plain stores: no
     /// lock, no atomic read-modify-write.
@@ -54,13 +74,13 @@ impl Block {
     /// `b` is the open block of the calling CPU, which holds its channel's
     /// `busy` flag with preemption disabled (no other context writes the
     /// block meanwhile: only its owner CPU adds to an open block);
-    /// `cap <= BLOCK_ENTRIES`; `obj` is an object the caller gives up
-    /// ([`super::KfreeRcu`]).
+    /// `cap <= C::CAPACITY`; `obj` is an entry the caller gives up
+    /// ([`Contents`]).
     pub(super) unsafe fn push_owned(
-        b: NonNull<Block>,
-        obj: NonNull<c_void>,
+        b: NonNull<Self>,
+        obj: C::Entry,
         cap: usize,
-    ) -> Result<(), NonNull<c_void>> {
+    ) -> Result<(), C::Entry> {
         let b = b.as_ptr();
         // SAFETY: `b` is a live block (the caller's guarantee); `nr` is
         // only written by this CPU, so a relaxed load sees its own value.
@@ -68,10 +88,11 @@ impl Block {
         if nr >= cap {
             return Err(obj);
         }
-        // SAFETY: `nr < cap <= BLOCK_ENTRIES`; entry `nr` is not yet
-        // published (the drain reads entries only a grace period after it
-        // took the block, after this preemption-disabled section).
-        unsafe { ptr::addr_of_mut!((*b).ptrs[nr]).write(obj.as_ptr()) };
+        // SAFETY: `nr < cap <= C::CAPACITY`, so entry `nr` is within the
+        // page; it is not yet published (the drain reads entries only a
+        // grace period after it took the block, after this
+        // preemption-disabled section).
+        unsafe { Self::entries(b).add(nr).write(obj) };
         // SAFETY: As above. A relaxed store: the drain reads `nr` to decide
         // whether the block is worth closing, and again after a grace
         // period, which orders this store before that read.
@@ -86,7 +107,7 @@ impl Block {
     /// # Safety
     ///
     /// `b` is a live block that no one frees during the call.
-    pub(super) unsafe fn peek(b: NonNull<Block>) -> (usize, Instant) {
+    pub(super) unsafe fn peek(b: NonNull<Self>) -> (usize, Instant) {
         let b = b.as_ptr();
         // SAFETY: Live (the caller's guarantee); only these two fields are
         // read, `nr` atomically, `opened` written before the block was
@@ -101,26 +122,26 @@ impl Block {
 ///
 /// `0` points to a page owned by this value (an object of the engine's
 /// block cache if `slab`, else from `rcu_lab_atomic_page_alloc()`) whose
-/// header is initialised; `ptrs[..nr]` are objects (see [`super::KfreeRcu`])
-/// owned by the block; `next` is null unless the block is in a
-/// [`BlockList`].
-pub(super) struct BlockPage(NonNull<Block>);
+/// header is initialised; its first `nr` entries are entries (see
+/// [`Contents`]) owned by the block; `next` is null unless the block is in
+/// a [`BlockList`].
+pub(super) struct BlockPage<C: Contents>(NonNull<Block<C>>);
 
-// SAFETY: A block page is plain memory owned by this value, and the objects
-// it owns are `Send`.
-unsafe impl Send for BlockPage {}
+// SAFETY: A block page is plain memory owned by this value, and the entries
+// it owns are `Send` (`Contents`' contract).
+unsafe impl<C: Contents> Send for BlockPage<C> {}
 
-impl BlockPage {
+impl<C: Contents> BlockPage<C> {
     /// Makes `p`, a page-sized piece of memory owned by the caller, an
     /// empty block.
     ///
     /// # Safety
     ///
-    /// `p` must be valid for `size_of::<Block>()` bytes and owned by the
+    /// `p` must be valid for `size_of::<Block<C>>()` bytes and owned by the
     /// caller; it comes from the engine's block cache if `slab`, else from
     /// `rcu_lab_atomic_page_alloc()`.
     unsafe fn init(p: NonNull<c_void>, slab: bool) -> Self {
-        let b = p.cast::<Block>();
+        let b = p.cast::<Block<C>>();
         // SAFETY: `p` is valid for a `Block` and ours (the caller's
         // guarantee); writing the header initialises it.
         unsafe {
@@ -143,8 +164,8 @@ impl BlockPage {
     /// A block in an object of the engine's block cache (4096 bytes).
     pub(super) fn from_slab(obj: SlabObj<'_>) -> Self {
         // SAFETY: The block cache's objects are `PAGE_SIZE` bytes, at least
-        // a `Block` (static assertion); `into_raw` hands it over.
-        unsafe { Self::init(obj.into_raw(), true) }
+        // a `Block` (static assertion); `into_ptr` hands it over.
+        unsafe { Self::init(obj.into_ptr(), true) }
     }
 
     /// The rejected design: a page allocated inline with `GFP_ATOMIC`.
@@ -157,7 +178,7 @@ impl BlockPage {
     }
 
     /// Gives up ownership: the block becomes a CPU's open block.
-    pub(super) fn into_raw(self) -> NonNull<Block> {
+    pub(super) fn into_raw(self) -> NonNull<Block<C>> {
         core::mem::ManuallyDrop::new(self).0
     }
 
@@ -168,17 +189,17 @@ impl BlockPage {
     /// `b` came from `into_raw` and no one else owns it now (entries its
     /// former owner CPU may still be adding are the caller's business:
     /// see [`BlockHeader::stolen`]).
-    pub(super) unsafe fn from_raw(b: NonNull<Block>) -> Self {
+    pub(super) unsafe fn from_raw(b: NonNull<Block<C>>) -> Self {
         // INVARIANT: ownership comes back (the caller's guarantee).
         Self(b)
     }
 
-    pub(super) fn h(&self) -> &BlockHeader {
+    pub(super) fn h(&self) -> &BlockHeader<C> {
         // SAFETY: The header is initialised and owned (type invariant).
         unsafe { &(*self.0.as_ptr()).h }
     }
 
-    pub(super) fn h_mut(&mut self) -> &mut BlockHeader {
+    pub(super) fn h_mut(&mut self) -> &mut BlockHeader<C> {
         // SAFETY: The header is initialised and owned (type invariant).
         unsafe { &mut (*self.0.as_ptr()).h }
     }
@@ -194,30 +215,30 @@ impl BlockPage {
         h.stolen = false;
     }
 
-    /// Adds an object if the page has room; gives it back if not.
-    pub(super) fn push(&mut self, obj: NonNull<c_void>) -> Result<(), NonNull<c_void>> {
+    /// Adds an entry if the page has room; gives it back if not.
+    pub(super) fn push(&mut self, obj: C::Entry) -> Result<(), C::Entry> {
         // SAFETY: An owned block: no other context writes it.
-        unsafe { Block::push_owned(self.0, obj, BLOCK_ENTRIES) }
+        unsafe { Block::push_owned(self.0, obj, C::CAPACITY) }
     }
 
-    /// Frees the block's objects with `kfree_bulk()`; returns how many.
+    /// Ends the block's entries with [`Contents::release`] (frees or drops
+    /// them); returns how many.
     ///
     /// # Safety
     ///
-    /// A full grace period must have elapsed since every object was added.
-    pub(super) unsafe fn free_objects(&mut self) -> usize {
+    /// A full grace period must have elapsed since every entry was added.
+    pub(super) unsafe fn release(&mut self) -> usize {
         let nr = self.len();
-        // SAFETY: `ptrs[..nr]` are slab objects the block owns (type
-        // invariant) whose readers are gone (the caller's guarantee);
-        // `kmem_cache_free_bulk(NULL, ...)` is `kfree_bulk()`.
+        // SAFETY: The first `nr` entries are initialised and owned by the
+        // block (type invariant), and nobody else uses the page; their
+        // readers are gone (the caller's guarantee).
         unsafe {
-            bindings::kmem_cache_free_bulk(
-                ptr::null_mut(),
+            C::release(core::slice::from_raw_parts_mut(
+                Block::entries(self.0.as_ptr()),
                 nr,
-                ptr::addr_of_mut!((*self.0.as_ptr()).ptrs).cast(),
-            )
+            ))
         };
-        // INVARIANT: the objects are gone; the block is empty.
+        // INVARIANT: the entries are gone; the block is empty.
         self.h().nr.store(0, Relaxed);
         nr
     }
@@ -228,7 +249,7 @@ impl BlockPage {
     }
 }
 
-impl Drop for BlockPage {
+impl<C: Contents> Drop for BlockPage<C> {
     fn drop(&mut self) {
         // Only empty blocks are dropped: the engine frees objects first
         // (`Engine`'s invariant); a non-empty one would leak them.
@@ -252,16 +273,16 @@ impl Drop for BlockPage {
 /// `head` ... `tail` is a chain of `len` blocks linked by `next`, each
 /// owned by the list as a [`BlockPage`] (handed over in `push_back`); both
 /// are null when `len` is 0.
-pub(super) struct BlockList {
-    head: *mut Block,
-    tail: *mut Block,
+pub(super) struct BlockList<C: Contents> {
+    head: *mut Block<C>,
+    tail: *mut Block<C>,
     pub(super) len: usize,
 }
 
 // SAFETY: The list owns its blocks, which are `Send`.
-unsafe impl Send for BlockList {}
+unsafe impl<C: Contents> Send for BlockList<C> {}
 
-impl BlockList {
+impl<C: Contents> BlockList<C> {
     pub(super) const fn new() -> Self {
         Self {
             head: ptr::null_mut(),
@@ -270,7 +291,7 @@ impl BlockList {
         }
     }
 
-    pub(super) fn push_back(&mut self, b: BlockPage) {
+    pub(super) fn push_back(&mut self, b: BlockPage<C>) {
         let p = b.into_raw().as_ptr();
         // SAFETY: `p` is a block we now own; its `next` is null (the
         // `BlockPage` invariant); the tail, if any, is owned by the list.
@@ -287,7 +308,7 @@ impl BlockList {
         self.len += 1;
     }
 
-    pub(super) fn pop_front(&mut self) -> Option<BlockPage> {
+    pub(super) fn pop_front(&mut self) -> Option<BlockPage<C>> {
         let p = NonNull::new(self.head)?;
         // SAFETY: `p` is the list's first block (type invariant).
         unsafe {
@@ -302,21 +323,21 @@ impl BlockList {
         Some(BlockPage(p))
     }
 
-    pub(super) fn front(&self) -> Option<&BlockHeader> {
+    pub(super) fn front(&self) -> Option<&BlockHeader<C>> {
         // SAFETY: The first block is owned by the list (type invariant)
         // and lives as long as the borrow of it.
         NonNull::new(self.head).map(|p| unsafe { &(*p.as_ptr()).h })
     }
 
     /// The last block pushed: in a FIFO of closed blocks, the newest.
-    pub(super) fn back(&self) -> Option<&BlockHeader> {
+    pub(super) fn back(&self) -> Option<&BlockHeader<C>> {
         // SAFETY: The last block is owned by the list (type invariant)
         // and lives as long as the borrow of it.
         NonNull::new(self.tail).map(|p| unsafe { &(*p.as_ptr()).h })
     }
 }
 
-impl Drop for BlockList {
+impl<C: Contents> Drop for BlockList<C> {
     fn drop(&mut self) {
         while self.pop_front().is_some() {}
     }

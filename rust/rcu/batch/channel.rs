@@ -34,7 +34,7 @@
 
 use super::{
     block::{Block, BlockList, BlockPage},
-    Config,
+    Config, Contents,
 };
 use crate::{new_raw_spinlock, rcu::GpState, sync::RawSpinLock};
 use core::{
@@ -50,11 +50,11 @@ use kernel::prelude::*;
 pub(super) const MAX_DEMAND_FACTOR: usize = 16;
 
 /// A CPU's blocks and pages under its lock.
-pub(super) struct Locked {
+pub(super) struct Locked<C: Contents> {
     /// Full or timed-out blocks, oldest first, each with its cookie.
-    pub(super) closed: BlockList,
+    pub(super) closed: BlockList<C>,
     /// Empty pages for new blocks.
-    pub(super) cache: BlockList,
+    pub(super) cache: BlockList<C>,
     /// Blocks opened since the last refill, and whether an object found no
     /// page meanwhile: the refill keeps that many pages (twice as many
     /// after a miss), within `cache_pages ..= cache_pages *
@@ -65,7 +65,7 @@ pub(super) struct Locked {
     pub(super) closed_blocks: usize,
 }
 
-impl Locked {
+impl<C: Contents> Locked<C> {
     /// Pages the refill keeps for this channel, with `cache_pages` the
     /// least ([`Config::cache_pages`], as tuned now).
     pub(super) fn target(&self, cache_pages: usize) -> usize {
@@ -79,9 +79,9 @@ impl Locked {
 }
 
 /// What the slow path of an enqueue did.
-pub(super) struct Slow {
-    /// `Err(obj)`: no page for a new block; the object is the caller's.
-    pub(super) placed: Result<(), NonNull<c_void>>,
+pub(super) struct Slow<E> {
+    /// `Err(entry)`: no page for a new block; the entry is the caller's.
+    pub(super) placed: Result<(), E>,
     /// A full block was closed.
     pub(super) closed: bool,
     /// The page cache is below half its target.
@@ -97,8 +97,8 @@ pub(super) struct Slow {
 /// (holding `busy`, preemption disabled) while it is there; a block taken
 /// out of `open` by any CPU but its own is marked `stolen`.
 #[pin_data]
-pub(super) struct Channel {
-    open: AtomicPtr<Block>,
+pub(super) struct Channel<C: Contents> {
+    open: AtomicPtr<Block<C>>,
     /// Held by this CPU's enqueue in progress.
     busy: AtomicBool,
     queued: AtomicUsize,
@@ -107,22 +107,22 @@ pub(super) struct Channel {
     /// enqueue): all took the emergency path.
     nested: AtomicUsize,
     #[pin]
-    pub(super) locked: RawSpinLock<Locked>,
+    pub(super) locked: RawSpinLock<Locked<C>>,
 }
 
-// SAFETY: The blocks are plain memory whose objects are `Send`, and every
-// field is an atomic or under the lock.
-unsafe impl Send for Channel {}
+// SAFETY: The blocks are plain memory whose entries are `Send` (`Contents`'
+// contract), and every field is an atomic or under the lock.
+unsafe impl<C: Contents> Send for Channel<C> {}
 // SAFETY: Shared access goes through atomics (owner-only writes, see the
 // module doc) and the lock.
-unsafe impl Sync for Channel {}
+unsafe impl<C: Contents> Sync for Channel<C> {}
 
 /// Increments a counter only one CPU writes: a load and a store.
 fn bump(c: &AtomicUsize) {
     c.store(c.load(Relaxed) + 1, Relaxed);
 }
 
-impl Channel {
+impl<C: Contents> Channel<C> {
     pub(super) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             open: AtomicPtr::new(ptr::null_mut()),
@@ -152,15 +152,15 @@ impl Channel {
     /// # Safety
     ///
     /// Called on this channel's CPU with preemption disabled;
-    /// `cfg.block_entries <= BLOCK_ENTRIES`; `obj` is given up
-    /// ([`super::KfreeRcu`]).
+    /// `cfg.block_entries <= C::CAPACITY`; `obj` is given up
+    /// ([`Contents`]).
     pub(super) unsafe fn enqueue(
         &self,
-        obj: NonNull<c_void>,
+        obj: C::Entry,
         cfg: &Config,
         cache_pages: usize,
-        fresh: impl FnOnce() -> Option<BlockPage>,
-    ) -> Option<Slow> {
+        fresh: impl FnOnce() -> Option<BlockPage<C>>,
+    ) -> Option<Slow<C::Entry>> {
         if self.busy.load(Relaxed) {
             self.nested.fetch_add(1, Relaxed);
             return Some(Slow {
@@ -202,11 +202,11 @@ impl Channel {
     /// As for [`Channel::enqueue`], holding `busy`.
     unsafe fn push_slow(
         &self,
-        obj: NonNull<c_void>,
+        obj: C::Entry,
         cfg: &Config,
         cache_pages: usize,
-        fresh: impl FnOnce() -> Option<BlockPage>,
-    ) -> Slow {
+        fresh: impl FnOnce() -> Option<BlockPage<C>>,
+    ) -> Slow<C::Entry> {
         let cur = self.open.load(Relaxed);
         let mut full = None;
         if let Some(b) = NonNull::new(cur) {
@@ -264,7 +264,7 @@ impl Channel {
     /// opened at least `delay_ns` ago (any age with `flush`). The block
     /// comes back `stolen`, with a cookie taken after the exchange. Any
     /// context; the caller serialises drain passes.
-    pub(super) fn steal(&self, flush: bool, delay_ns: u64) -> Option<BlockPage> {
+    pub(super) fn steal(&self, flush: bool, delay_ns: u64) -> Option<BlockPage<C>> {
         let b = NonNull::new(self.open.load(Acquire))?;
         // SAFETY: Only a drain pass frees blocks, and the caller's pass is
         // the only one: a block in `open` now stays allocated during the
@@ -300,7 +300,7 @@ impl Channel {
     ///
     /// No enqueue can run on this channel any more, nor begin (the engine
     /// is being dropped).
-    pub(super) unsafe fn take_open(&self) -> Option<BlockPage> {
+    pub(super) unsafe fn take_open(&self) -> Option<BlockPage<C>> {
         let b = NonNull::new(self.open.swap(ptr::null_mut(), Acquire))?;
         // SAFETY: No CPU can be adding to it (the caller's guarantee), so
         // the swap made the caller its only owner.

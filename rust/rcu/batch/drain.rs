@@ -6,7 +6,7 @@
 //!
 //! [`Deferred`]: crate::deferred::Deferred
 
-use super::{block::BlockList, Engine};
+use super::{block::BlockList, Contents, Engine};
 use crate::{deferred::DeferredRun, rcu::GpState};
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::time::{delay::fsleep, Delta};
@@ -24,7 +24,7 @@ pub(super) struct Pending {
     open: bool,
 }
 
-impl Engine<'_> {
+impl<C: Contents> Engine<'_, C> {
     /// One pass of the drain: closes blocks open longer than the drain
     /// delay (all non-empty ones with `flush`), gives a block it closed
     /// (`stolen`) a second cookie once its first has completed, frees the
@@ -70,8 +70,8 @@ impl Engine<'_> {
             let mut spare = BlockList::new();
             while let Some(mut b) = ready.pop_front() {
                 // SAFETY: The block's cookie has completed, and it was taken
-                // after its last object was added (type invariant).
-                let n = unsafe { b.free_objects() };
+                // after its last entry was added (type invariant).
+                let n = unsafe { b.release() };
                 c.freed_in_blocks.fetch_add(n, Relaxed);
                 spare.push_back(b);
             }
@@ -161,7 +161,7 @@ impl Engine<'_> {
     }
 }
 
-impl DeferredRun for Engine<'_> {
+impl<C: Contents> DeferredRun for Engine<'_, C> {
     fn run(&self) {
         let pending = self.drain_once(false);
         self.refill();

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Batched callbacks: the engine's blocks hold objects that need `Drop`,
+//! and after the grace period the drain walks an array instead of a chain
+//! of `rcu_head`s. Two shapes:
+//!
+//! * [`Callbacks`]: entries are what `call_rcu()` takes, an object's
+//!   `rcu_head` and its callback (two words, so half as many per page): any
+//!   type, each entry an indirect call.
+//! * [`Typed<T>`]: entries are one pointer to an `RcuBox<T>`, the drop loop
+//!   is monomorphised for `T` (no indirect call), and the memory of the
+//!   whole block goes back with one `kmem_cache_free_bulk()`: what C's
+//!   `call_rcu()` API cannot say (its one-function case is `kfree_rcu()`).
+//!
+//! Where the drops run: in the drain, process context (a workqueue worker,
+//! or the caller of [`Engine::barrier`]), with no lock held: they may
+//! sleep no more than any RCU callback may, since an emergency entry's drop
+//! runs as a `call_rcu()` callback (softirq, or an rcuc/rcuo thread).
+//! Order: a CPU's blocks are ended in the order they were closed, but a
+//! block the drain closed (stale) waits one grace period more, and an
+//! emergency entry goes through `call_rcu()` on its own: per-CPU FIFO order
+//! does not hold across those. [`Engine::barrier`] waits for every entry
+//! queued before it, emergency ones included (`rcu_barrier()` semantics).
+
+use super::{Batch, Contents, Engine};
+use crate::{
+    rcu::{retired::drop_callback, RcuBox, Retired},
+    reclaim::Reclaim,
+};
+use core::{marker::PhantomData, ptr::NonNull};
+use kernel::bindings;
+
+/// A `call_rcu()` callback.
+type Callback = unsafe extern "C" fn(*mut bindings::callback_head);
+
+/// Blocks of (`rcu_head`, callback) pairs, for objects of any type.
+pub(crate) struct Callbacks;
+
+// SAFETY: An entry is the `rcu_head` of an `RcuBox<T>` given up by a
+// `Retired<T>` and `drop_callback::<T>`, which ends it (drops the box) when
+// called once after a grace period: `release` calls it once per entry, and
+// `emergency` queues it once with `call_rcu()`.
+unsafe impl Contents for Callbacks {
+    type Entry = (NonNull<bindings::callback_head>, Callback);
+    const NAME: &'static str = "callbacks";
+
+    unsafe fn release(entries: &mut [Self::Entry]) {
+        for &(head, f) in entries.iter() {
+            // SAFETY: A callback and its head, handed over once; the grace
+            // period has ended (the caller's guarantee).
+            unsafe { f(head.as_ptr()) };
+        }
+    }
+
+    unsafe fn emergency((head, f): Self::Entry) {
+        // SAFETY: The head is owned and not queued (it is in no block); the
+        // callback ends its object. The engine's drop runs `rcu_barrier()`.
+        unsafe { bindings::call_rcu(head.as_ptr(), Some(f)) };
+    }
+}
+
+/// Blocks of pointers to `RcuBox<T>`, dropped by a loop monomorphised for
+/// `T` and freed with one `kmem_cache_free_bulk()` per block.
+pub(crate) struct Typed<T>(PhantomData<fn() -> T>);
+
+// SAFETY: An entry is an `RcuBox<T>` from `KBox::into_raw` given up by a
+// `Retired<T>` (`T: Send`), owned by the entry. `release` drops each once in
+// place and frees its kmalloc memory once with `kfree_bulk()`, which is what
+// dropping the `KBox` does; `emergency` hands it back to a `Retired`, whose
+// `call_rcu()` drops it once after a grace period.
+unsafe impl<T: Send> Contents for Typed<T> {
+    type Entry = NonNull<RcuBox<T>>;
+    const NAME: &'static str = "typed";
+
+    unsafe fn release(entries: &mut [Self::Entry]) {
+        for e in entries.iter() {
+            // SAFETY: A live `RcuBox<T>` owned by the entry, its readers
+            // gone; dropped once here, its memory freed below.
+            unsafe { core::ptr::drop_in_place(e.as_ptr()) };
+        }
+        // SAFETY: kmalloc memory of `KBox`es whose contents were dropped
+        // above; `kmem_cache_free_bulk(NULL, ...)` is `kfree_bulk()`, and a
+        // `NonNull<RcuBox<T>>` is a pointer.
+        unsafe {
+            bindings::kmem_cache_free_bulk(
+                core::ptr::null_mut(),
+                entries.len(),
+                entries.as_mut_ptr().cast(),
+            )
+        };
+    }
+
+    unsafe fn emergency(e: Self::Entry) {
+        // SAFETY: The box came from `Retired::into_raw` and is in no block:
+        // this hands it back exactly once, still unlinked from readers.
+        unsafe { Retired::from_raw(e.as_ptr()) }.call_rcu();
+    }
+}
+
+impl<'a> Engine<'a, Callbacks> {
+    /// Drops `old` after a grace period, batched as an (`rcu_head`,
+    /// callback) pair. Any context but NMI, as [`Engine::enqueue`].
+    pub(crate) fn call_rcu<T: Send + 'a>(&self, old: Retired<T>) {
+        // SAFETY: `into_raw` never returns null.
+        let b = unsafe { NonNull::new_unchecked(old.into_raw()) };
+        // SAFETY: The head lies within the box, so it is not null.
+        let head = unsafe { NonNull::new_unchecked(RcuBox::head(b)) };
+        self.enqueue((head, drop_callback::<T>));
+    }
+}
+
+impl<'a, T: Send + 'a> Engine<'a, Typed<T>> {
+    /// Drops `old` after a grace period, batched with other `T`s. Any
+    /// context but NMI, as [`Engine::enqueue`].
+    pub(crate) fn call_rcu(&self, old: Retired<T>) {
+        // SAFETY: `into_raw` never returns null.
+        self.enqueue(unsafe { NonNull::new_unchecked(old.into_raw()) });
+    }
+}
+
+impl<'a, T: Send + 'a> Reclaim<Retired<T>> for Batch<'a, Callbacks> {
+    const NAME: &'static str = "batched_pairs";
+    const WAITS: bool = false;
+
+    fn reclaim(&self, old: Retired<T>) {
+        self.call_rcu(old);
+    }
+}
+
+impl<'a, T: Send + 'a> Reclaim<Retired<T>> for Batch<'a, Typed<T>> {
+    const NAME: &'static str = "batched_typed";
+    const WAITS: bool = false;
+
+    fn reclaim(&self, old: Retired<T>) {
+        self.call_rcu(old);
+    }
+}
