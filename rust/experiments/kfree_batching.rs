@@ -512,7 +512,7 @@ impl Spec for KfreeBatching {
         ))?;
         run.line(format_args!(
             "# engine: block_entries={} drain_ms={} cache_pages={}",
-            cfg.block_entries,
+            cfg.block_entries.min(BLOCK_ENTRIES),
             cfg.drain_delay_ns / 1_000_000,
             cfg.cache_pages
         ))?;

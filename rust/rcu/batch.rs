@@ -203,7 +203,9 @@ unsafe impl<'c> KfreeRcu for crate::mm::slab::SlabObj<'c> {
 /// Tunables of a [`Engine`].
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Config {
-    /// Objects per block, 1 to [`BLOCK_ENTRIES`].
+    /// Entries per block, at least 1; a page holds at most
+    /// [`Contents::CAPACITY`] (for [`Kfree`]: [`BLOCK_ENTRIES`]), and a
+    /// larger value means a full page (the default).
     pub(crate) block_entries: usize,
     /// Empty pages each CPU keeps at least (the kernel's
     /// `rcu_min_cached_objs`: 5); [`Engine::tune`] changes it.
@@ -220,7 +222,7 @@ pub(crate) struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            block_entries: BLOCK_ENTRIES,
+            block_entries: usize::MAX,
             cache_pages: 5,
             drain_delay_ns: 20_000_000,
             inline_atomic: false,
@@ -422,10 +424,11 @@ unsafe extern "C" fn emergency_free(head: *mut bindings::callback_head) {
 
 impl<'a, C: Contents> Engine<'a, C> {
     /// A new engine, its page caches filled. Sleeps.
-    fn new(config: Config) -> Result<Pin<KBox<Self>>> {
-        if config.block_entries == 0 || config.block_entries > C::CAPACITY {
+    fn new(mut config: Config) -> Result<Pin<KBox<Self>>> {
+        if config.block_entries == 0 {
             return Err(EINVAL);
         }
+        config.block_entries = config.block_entries.min(C::CAPACITY);
         let n = cpu::nr_cpu_ids() as usize;
         let mut cpus = KVec::with_capacity(n, GFP_KERNEL)?;
         for _ in 0..n {

@@ -343,7 +343,8 @@ where
     Outcome::new(
         dropped == n && s.queued == n && s.freed_in_blocks + s.emergency == n,
         format_args!(
-            "{} {} objects handed over ({} task, {} under a raw spinlock, irqs off): {} dropped              by the barrier's return ({} in {} blocks, {} by call_rcu)",
+            "{} {} objects handed over ({} task, {} under a raw spinlock, irqs off): {} dropped \
+             by the barrier's return ({} in {} blocks, {} by call_rcu)",
             n,
             <Batch<'static, C> as Reclaim<Retired<Counted>>>::NAME,
             n / 2,
