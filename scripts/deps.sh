@@ -11,7 +11,8 @@
 # KASAN with Rust needs a clang-built kernel), QEMU, a static busybox for the initramfs, the kernel's
 # build dependencies, kmod (depmod, so the guest can modprobe the kernel's
 # refscale/rcuscale/locktorture), python3 for the result tools and
-# python3-matplotlib for the plots of the `make run` report.
+# python3-matplotlib for the plots of the `make run` report, python3-docutils
+# for the documentation test (scripts/tests/test_docs.py).
 #
 # The kernel source: Debian's linux-source-7.3, an architecture-independent
 # package of the trixie-backports suite, fetched by name with `apt-get
@@ -34,7 +35,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 PKGS=(rustc-web rust-web-src "clang-$LLVM_VERSION" "lld-$LLVM_VERSION"
       "llvm-$LLVM_VERSION" "libclang-$LLVM_VERSION-dev" qemu-system-x86
       busybox-static flex bison bc cpio libelf-dev libssl-dev make python3
-      python3-matplotlib xz-utils kmod
+      python3-matplotlib python3-docutils xz-utils kmod
       # A second libclang, older than the compiler's: the toolchain test
       # (scripts/tests/test_toolchain.py) checks that bindgen still loads
       # LLVM 22's, and every module build then runs beside it.
