@@ -63,9 +63,29 @@ pub(super) struct Locked<C: Contents> {
     pub(super) starved: bool,
     /// Blocks closed on this CPU.
     pub(super) closed_blocks: usize,
+    /// The most blocks this CPU has had in flight at once (closed and
+    /// waiting, plus the open one): what a burst like the last needs.
+    in_flight_peak: usize,
 }
 
 impl<C: Contents> Locked<C> {
+    /// Queues a closed block to wait for its cookie.
+    pub(super) fn push_closed(&mut self, b: BlockPage<C>) {
+        self.closed.push_back(b);
+        self.closed_blocks += 1;
+        self.in_flight_peak = self.in_flight_peak.max(self.closed.len + 1);
+    }
+
+    /// How many recycled pages the cache keeps: as many as the busiest
+    /// burst so far had in flight, within `cache_pages ..= cache_pages *
+    /// MAX_DEMAND_FACTOR`. The next such burst finds its pages cached (the
+    /// engine stays warm), and the pages live at its peak stay near what
+    /// its objects need (the shrinker takes them back under pressure).
+    pub(super) fn keep(&self, cache_pages: usize) -> usize {
+        self.in_flight_peak
+            .clamp(cache_pages, cache_pages * MAX_DEMAND_FACTOR)
+    }
+
     /// Pages the refill keeps for this channel, with `cache_pages` the
     /// least ([`Config::cache_pages`], as tuned now).
     pub(super) fn target(&self, cache_pages: usize) -> usize {
@@ -137,6 +157,7 @@ impl<C: Contents> Channel<C> {
                     demand: 0,
                     starved: false,
                     closed_blocks: 0,
+                    in_flight_peak: 0,
                 },
                 "rcu_lab_kfree_batch_channel"
             ),
@@ -227,8 +248,7 @@ impl<C: Contents> Channel<C> {
         let closed = full.is_some();
         let mut l = self.locked.lock_irqsave();
         if let Some(b) = full {
-            l.closed.push_back(b);
-            l.closed_blocks += 1;
+            l.push_closed(b);
         }
         let new = if cfg.inline_atomic {
             new

@@ -42,8 +42,7 @@ impl<C: Contents> Engine<'_, C> {
             {
                 let mut l = ch.locked.lock_irqsave();
                 if let Some(b) = stolen {
-                    l.closed.push_back(b);
-                    l.closed_blocks += 1;
+                    l.push_closed(b);
                 }
                 while l.closed.front().is_some_and(|h| h.gp.completed()) {
                     let Some(mut b) = l.closed.pop_front() else {
@@ -76,11 +75,10 @@ impl<C: Contents> Engine<'_, C> {
                 spare.push_back(b);
             }
             if spare.len > 0 {
-                // Recycled pages stay, up to the most a cache may grow to:
-                // the engine stays warm for the next burst (the shrinker
-                // takes them back under memory pressure).
+                // Recycled pages stay, up to what the busiest burst had in
+                // flight: the engine stays warm for the next one.
                 let mut l = ch.locked.lock_irqsave();
-                let most = cache_pages * super::channel::MAX_DEMAND_FACTOR;
+                let most = l.keep(cache_pages);
                 while l.cache.len < most {
                     match spare.pop_front() {
                         Some(b) => l.cache.push_back(b),
