@@ -87,18 +87,12 @@ impl<C: Contents> Locked<C> {
     }
 
     /// Pages the refill keeps for this channel, with `cache_pages` the
-    /// least ([`Config::cache_pages`], as tuned now). Unless an object found
-    /// no page since the last refill, the channel's pages in all (cached,
-    /// closed and open) stay within what the busiest burst had in flight,
-    /// [`Locked::keep`]: a burst like the last finds what it needs without
-    /// new pages on top of the recycled ones.
+    /// least ([`Config::cache_pages`], as tuned now).
     pub(super) fn target(&self, cache_pages: usize) -> usize {
         let want = if self.starved {
             self.demand * 2
         } else {
-            let in_flight = self.closed.len + 1;
             self.demand
-                .min(self.keep(cache_pages).saturating_sub(in_flight))
         };
         want.clamp(cache_pages, cache_pages * MAX_DEMAND_FACTOR)
     }
