@@ -112,6 +112,18 @@ elif [ "${results#* passed, 0 failed}" = "$results" ]; then
 fi
 tally "host: loom model checks (rust/model)" "$results"
 
+# The host benchmark of `make run` (experiment 2's cache question), once
+# and quickly: it builds with /usr/bin/rustc and checks that every
+# callback of every walk ran exactly once per walk.
+info "host callback-walk benchmark, one run (scripts/hostbench.sh)"
+"$here/hostbench.sh" "$R/hostbench" 1 >"$R/hostbench.log" 2>&1
+rc=$?
+if [ $rc = 0 ] && ! grep -q "^# every object's callback ran" "$R/hostbench/walk.txt"; then
+	rc=1
+fi
+[ $rc = 0 ] || tail -20 "$R/hostbench.log"
+single "host: callback walks build and run each callback once per walk (scripts/hostbench)" $rc
+
 if command -v rustfmt >/dev/null; then
 	rustfmt --edition 2021 --check "$top/rust/rcu_lab_main.rs" >"$R/rustfmt.txt" 2>&1
 	rc=$?

@@ -5,6 +5,7 @@
     report.py RUN_DIR
 
 RUN_DIR holds one directory per kernel flavour that ran (`debug`, `perf`),
+and `host/` with the host benchmark (scripts/hostbench.sh),
 each with the guest's reports in rcu_lab/ (bench-locks, bench-readers,
 bench-gp, refscale, info, kfree_batching, rcuscale-kfree; see
 scripts/guest-run.sh). The report has one
@@ -456,7 +457,69 @@ def section_experiments(run):
 
 # The report's sections, in order: the benchmarks, the experiments with
 # sections of their own, then every other experiment generically.
-SECTIONS = [section_locks, section_readers, section_gp, section_kfree, section_experiments]
+def section_host_walk(run):
+    """Experiment 2's cache question on the host: scripts/hostbench.sh."""
+    path = os.path.join(run.path, "host", "walk.txt")
+    if not os.path.isfile(path):
+        return ""
+    with open(path, errors="replace") as f:
+        text = f.read()
+    res = {}
+    for line in text.splitlines():
+        if not line.startswith("walk "):
+            continue
+        kv = dict(p.split("=", 1) for p in line.split()[1:] if "=" in p)
+        res[(kv.get("layout"), kv.get("shape"))] = kv
+    shapes = []
+    for (_, shape) in res:
+        if shape not in shapes:
+            shapes.append(shape)
+    out = ["## Host: invoking callbacks from a chain or from an array (experiment 2)", "",
+           "The cache question of seed 002 on the host's real caches (QEMU TCG models "
+           "none): nanoseconds per callback walking a chain of rcu_heads (a "
+           "re-implementation of rcu_do_batch()'s loop, labelled chain), an array of "
+           "(object, function) pairs and an array of typed pointers, each with and without "
+           "a prefetch ahead; each callback reads and writes one word of its 64-byte "
+           "object. The array walks are the module's rust/protocol/walk.rs. Layouts: "
+           "random (objects over at least 8x the last-level cache, queued in random "
+           "order) and alloc (queued in address order, packed as a slab). Median (min-max) "
+           "over the runs, shapes interleaved (scripts/hostbench/walk.rs).", ""]
+    for line in text.splitlines():
+        if line.startswith("# ") and ":" in line:
+            out.append(f"* {line[2:]}")
+    out.append("")
+    rows = []
+    for shape in shapes:
+        row = [shape]
+        for layout in ("random", "alloc"):
+            kv = res.get((layout, shape), {})
+            row += [f"{kv.get('ns_per_callback', 'n/a')} ({kv.get('min', '?')}-"
+                    f"{kv.get('max', '?')})", kv.get("chain_over_this", "n/a")]
+        rows.append(row)
+    out.append(table(["shape", "random ns/callback", "chain/shape random",
+                      "alloc ns/callback", "chain/shape alloc"], rows))
+    typed = number(res.get(("random", "typed"), {}).get("chain_over_this"))
+    if typed is not None:
+        out += ["", table(["target", "figure", "met"], [[
+            "host, random layout: the typed array at least 2x cheaper per callback than "
+            "the chain", f"chain/typed {typed:.2f}", "yes" if typed >= 2 else "no"]])]
+    spectre = comment(text, "spectre_v2") or ""
+    out += ["", "This benchmark is user-space code built without retpolines. In a kernel "
+            "built with them (spectre_v2 above gives this host kernel's mitigation), every "
+            "indirect call goes through a return trampoline that stops speculation past "
+            "it: rcu_do_batch()'s chain and the pair shape call each callback through a "
+            "pointer, the typed shape calls none, so retpolines would widen the gap."
+            + (f" This host kernel: {spectre}." if spectre else "")]
+    groups = [s for s in shapes]
+    series = [(layout, [number(res.get((layout, s), {}).get("ns_per_callback"))
+                        for s in shapes]) for layout in ("random", "alloc")]
+    out.append(bars(run, "host_walk.png", "callback invocation, ns per callback (host, log)",
+                    "ns per callback", groups, series, log=True))
+    return "\n".join(out)
+
+
+SECTIONS = [section_locks, section_readers, section_gp, section_kfree, section_experiments,
+            section_host_walk]
 
 
 def report(path):

@@ -5,7 +5,8 @@
 # debug and the performance kernel of the model (PREEMPT_MODEL, default
 # preempt-lazy) and the module for each, boot each kernel once, run the
 # benchmarks and the kernel's refscale in that boot (scripts/guest-run.sh),
-# run the splat gate, and end with the report (scripts/report.py):
+# run the splat gate, run the host benchmark of the callback walks
+# (scripts/hostbench.sh), and end with the report (scripts/report.py):
 # results/run-*/report.md with PNG plots, the consoles kept beside it.
 set -euo pipefail
 
@@ -54,6 +55,9 @@ for flavour in debug perf; do
 		sed -u 's/^==> /    /' || true
 	wait $vm || { status=$?; info "$flavour boot failed with status $status (see $R/$flavour)"; }
 done
+
+# The cache question of experiment 2 needs real caches: on the host.
+"$here/hostbench.sh" "$R/host" || { status=1; info "host benchmark failed"; }
 
 step "report: $R/report.md"
 "$PYTHON" "$here/report.py" "$R"

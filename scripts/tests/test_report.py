@@ -165,3 +165,41 @@ class GenericExperimentSection(unittest.TestCase):
                 self.assertIn("raw_call_rcu-enqueue_ns.png", plots)
             # kfree_batching keeps its own section and is not repeated.
             self.assertNotIn("## Experiment kfree_batching", md)
+
+
+WALK = ("# host: Linux 6.1 x86_64, 2 CPUs\n# cpu: Test CPU\n# spectre_v2: Mitigation: Retpolines\n"
+        "# walk: 4194304 objects of 64 bytes\n"
+        "walk layout=random shape=chain ns_per_callback=240.00 min=200.00 max=300.00 "
+        "chain_over_this=1.00\n"
+        "walk layout=random shape=typed ns_per_callback={typed} min=5.00 max=9.00 "
+        "chain_over_this={ratio}\n"
+        "walk layout=alloc shape=chain ns_per_callback=2.50 min=2.40 max=2.60 "
+        "chain_over_this=1.00\n"
+        "walk layout=alloc shape=typed ns_per_callback=2.70 min=2.60 max=2.80 "
+        "chain_over_this=0.93\n# every object's callback ran 4 times\n")
+
+
+class HostWalkSection(unittest.TestCase):
+    def run_with(self, typed, ratio):
+        with tempfile.TemporaryDirectory() as d:
+            write_run(d)
+            os.makedirs(os.path.join(d, "host"))
+            with open(os.path.join(d, "host", "walk.txt"), "w") as f:
+                f.write(WALK.format(typed=typed, ratio=ratio))
+            return report.report(d)[0]
+
+    def test_table_host_and_target(self):
+        md = self.run_with("6.00", "40.00")
+        self.assertIn("## Host: invoking callbacks", md)
+        self.assertIn("* cpu: Test CPU", md)
+        self.assertIn("| typed | 6.00 (5.00-9.00) | 40.00 | 2.70 (2.60-2.80) | 0.93 |", md)
+        self.assertIn("chain/typed 40.00 | yes |", md)
+        self.assertIn("This host kernel: Mitigation: Retpolines.", md)
+
+    def test_missed_target_says_no(self):
+        self.assertIn("chain/typed 1.50 | no |", self.run_with("160.00", "1.50"))
+
+    def test_no_host_results_no_section(self):
+        with tempfile.TemporaryDirectory() as d:
+            write_run(d)
+            self.assertNotIn("## Host:", report.report(d)[0])

@@ -24,6 +24,7 @@
 
 use super::{Batch, Contents, Engine};
 use crate::{
+    protocol::walk,
     rcu::{retired::drop_callback, RcuBox, Retired},
     reclaim::Reclaim,
 };
@@ -41,21 +42,19 @@ pub(crate) struct Callbacks;
 // called once after a grace period: `release` calls it once per entry, and
 // `emergency` queues it once with `call_rcu()`.
 unsafe impl Contents for Callbacks {
-    type Entry = (NonNull<bindings::callback_head>, Callback);
+    type Entry = (*mut bindings::callback_head, Callback);
     const NAME: &'static str = "callbacks";
 
     unsafe fn release(entries: &mut [Self::Entry]) {
-        for &(head, f) in entries.iter() {
-            // SAFETY: A callback and its head, handed over once; the grace
-            // period has ended (the caller's guarantee).
-            unsafe { f(head.as_ptr()) };
-        }
+        // SAFETY: Each callback with its head, handed over once; the grace
+        // period has ended (the caller's guarantee).
+        unsafe { walk::call_pairs::<_, 0>(entries) };
     }
 
     unsafe fn emergency((head, f): Self::Entry) {
         // SAFETY: The head is owned and not queued (it is in no block); the
         // callback ends its object. The engine's drop runs `rcu_barrier()`.
-        unsafe { bindings::call_rcu(head.as_ptr(), Some(f)) };
+        unsafe { bindings::call_rcu(head, Some(f)) };
     }
 }
 
@@ -63,21 +62,22 @@ unsafe impl Contents for Callbacks {
 /// `T` and freed with one `kmem_cache_free_bulk()` per block.
 pub(crate) struct Typed<T>(PhantomData<fn() -> T>);
 
-// SAFETY: An entry is an `RcuBox<T>` from `KBox::into_raw` given up by a
+// SAFETY: An entry is an `RcuBox<T>` from `KBox::into_raw` (never null)
+// given up by a
 // `Retired<T>` (`T: Send`), owned by the entry. `release` drops each once in
 // place and frees its kmalloc memory once with `kfree_bulk()`, which is what
 // dropping the `KBox` does; `emergency` hands it back to a `Retired`, whose
 // `call_rcu()` drops it once after a grace period.
 unsafe impl<T: Send> Contents for Typed<T> {
-    type Entry = NonNull<RcuBox<T>>;
+    type Entry = *mut RcuBox<T>;
     const NAME: &'static str = "typed";
 
     unsafe fn release(entries: &mut [Self::Entry]) {
-        for e in entries.iter() {
+        walk::for_each_typed::<_, 0>(entries, |e| {
             // SAFETY: A live `RcuBox<T>` owned by the entry, its readers
             // gone; dropped once here, its memory freed below.
-            unsafe { core::ptr::drop_in_place(e.as_ptr()) };
-        }
+            unsafe { core::ptr::drop_in_place(e) };
+        });
         // SAFETY: kmalloc memory of `KBox`es whose contents were dropped
         // above; `kmem_cache_free_bulk(NULL, ...)` is `kfree_bulk()`, and a
         // `NonNull<RcuBox<T>>` is a pointer.
@@ -93,7 +93,7 @@ unsafe impl<T: Send> Contents for Typed<T> {
     unsafe fn emergency(e: Self::Entry) {
         // SAFETY: The box came from `Retired::into_raw` and is in no block:
         // this hands it back exactly once, still unlinked from readers.
-        unsafe { Retired::from_raw(e.as_ptr()) }.call_rcu();
+        unsafe { Retired::from_raw(e) }.call_rcu();
     }
 }
 
@@ -103,9 +103,7 @@ impl<'a> Engine<'a, Callbacks> {
     pub(crate) fn call_rcu<T: Send + 'a>(&self, old: Retired<T>) {
         // SAFETY: `into_raw` never returns null.
         let b = unsafe { NonNull::new_unchecked(old.into_raw()) };
-        // SAFETY: The head lies within the box, so it is not null.
-        let head = unsafe { NonNull::new_unchecked(RcuBox::head(b)) };
-        self.enqueue((head, drop_callback::<T>));
+        self.enqueue((RcuBox::head(b), drop_callback::<T>));
     }
 }
 
@@ -113,8 +111,7 @@ impl<'a, T: Send + 'a> Engine<'a, Typed<T>> {
     /// Drops `old` after a grace period, batched with other `T`s. Any
     /// context but NMI, as [`Engine::enqueue`].
     pub(crate) fn call_rcu(&self, old: Retired<T>) {
-        // SAFETY: `into_raw` never returns null.
-        self.enqueue(unsafe { NonNull::new_unchecked(old.into_raw()) });
+        self.enqueue(old.into_raw());
     }
 }
 
