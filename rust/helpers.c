@@ -383,6 +383,44 @@ void *rcu_lab_atomic_page_alloc(void)
 	return (void *)__get_free_page(GFP_ATOMIC | __GFP_NOWARN);
 }
 
+void *rcu_lab_inline_page_alloc(int policy, bool *declined)
+{
+	*declined = false;
+	switch (policy) {
+	case RCU_LAB_INLINE_ATOMIC:
+		return (void *)__get_free_page(GFP_ATOMIC | __GFP_NOWARN);
+	case RCU_LAB_INLINE_NOWAIT:
+		return (void *)__get_free_page(GFP_NOWAIT | __GFP_NOWARN);
+	case RCU_LAB_INLINE_RUNTIME_CHECK:
+		if (!preemptible()) {
+			*declined = true;
+			return NULL;
+		}
+		return (void *)__get_free_page(GFP_NOWAIT | __GFP_NOWARN);
+	case RCU_LAB_INLINE_OVERRIDE: {
+#ifdef CONFIG_PREEMPT_RT
+		/* can_fill_pool() on RT: only where a sleeping lock may be taken. */
+		if (!preemptible() || current->pi_blocked_on) {
+			*declined = true;
+			return NULL;
+		}
+		return (void *)__get_free_page(GFP_NOWAIT | __GFP_NOWARN);
+#else
+		/* debug_objects_fill_pool() and __kfree_rcu_sheaf() on non-RT. */
+		static DEFINE_WAIT_OVERRIDE_MAP(rcu_lab_inline_map, LD_WAIT_CONFIG);
+		void *page;
+
+		lock_map_acquire_try(&rcu_lab_inline_map);
+		page = (void *)__get_free_page(GFP_NOWAIT | __GFP_NOWARN);
+		lock_map_release(&rcu_lab_inline_map);
+		return page;
+#endif
+	}
+	}
+	*declined = true;
+	return NULL;
+}
+
 void rcu_lab_atomic_page_free(void *page)
 {
 	if (page)

@@ -135,7 +135,8 @@ struct rcu_lab_hazptr_cpu *rcu_lab_hazptr_cpu(int cpu);
 int rcu_lab_next_possible_cpu(int cpu);
 
 /*
- * The rejected design's block pages (rust/rcu/batch.rs, Config::inline_atomic):
+ * The rejected design's block pages (rust/rcu/batch.rs, Inline::Atomic; the
+ * zone probe of its negative test):
  * one page from the page allocator with GFP_ATOMIC and nothing else.  Not
  * registered with kmemleak: its metadata allocation would reach the slab
  * allocator's n->list_lock before the page allocator's zone->lock (measured),
@@ -145,6 +146,28 @@ int rcu_lab_next_possible_cpu(int cpu);
  */
 void *rcu_lab_atomic_page_alloc(void);
 void rcu_lab_atomic_page_free(void *page);
+
+/*
+ * Experiment 2's inline block pages (rust/rcu/batch.rs, Config::inline):
+ * one page allocated in the caller's context, by a policy:
+ *
+ *   RCU_LAB_INLINE_ATOMIC         GFP_ATOMIC (the negative test's design)
+ *   RCU_LAB_INLINE_NOWAIT         GFP_NOWAIT, always (the 2020 proposal)
+ *   RCU_LAB_INLINE_OVERRIDE       can_fill_pool()'s policy (lib/debugobjects.c):
+ *                                 on non-RT GFP_NOWAIT under a lockdep wait-type
+ *                                 override to LD_WAIT_CONFIG; on RT only when
+ *                                 preemptible() && !current->pi_blocked_on
+ *   RCU_LAB_INLINE_RUNTIME_CHECK  GFP_NOWAIT only when preemptible() (Paul's check)
+ *
+ * *declined is set when the policy refused to allocate in this context;
+ * NULL without it means the allocation failed.  Freed with
+ * rcu_lab_atomic_page_free(); not registered with kmemleak (see above).
+ */
+#define RCU_LAB_INLINE_ATOMIC 1
+#define RCU_LAB_INLINE_NOWAIT 2
+#define RCU_LAB_INLINE_OVERRIDE 3
+#define RCU_LAB_INLINE_RUNTIME_CHECK 4
+void *rcu_lab_inline_page_alloc(int policy, bool *declined);
 /*
  * Pages on the current CPU's per-CPU free lists of the zone page is in
  * (all orders and migrate types); call with interrupts disabled.  When it

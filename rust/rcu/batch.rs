@@ -38,9 +38,12 @@
 //! Enqueueing ([`Engine::kfree_rcu`]) therefore never allocates, never
 //! takes a sleeping lock and never queues work: it is legal in task,
 //! softirq and hardirq context and under a raw spinlock, on every
-//! preemption model. [`Config::inline_atomic`] turns on the design the seed
-//! thread rejected (allocate the block page inline with `GFP_ATOMIC`), kept
-//! only to provoke lockdep's report in a negative test.
+//! preemption model. [`Config::inline`] turns on the designs that allocate
+//! a block page in the caller's context when the cache is empty, each legal
+//! in fewer contexts (experiment 2 measures where): the design the seed
+//! thread rejected (`GFP_ATOMIC`, which the negative test provokes lockdep
+//! with), `GFP_NOWAIT`, and `GFP_NOWAIT` under a run-time check or a lockdep
+//! override.
 //!
 //! See `Documentation/kfree_batching.rst`.
 
@@ -213,10 +216,45 @@ pub(crate) struct Config {
     /// How long a block may stay open before the drain closes it;
     /// [`Engine::tune`] changes it.
     pub(crate) drain_delay_ns: u64,
-    /// The rejected design: allocate block pages inline with `GFP_ATOMIC`
-    /// in [`Engine::kfree_rcu`] (lockdep reports it under a raw
-    /// spinlock). For the negative test only.
-    pub(crate) inline_atomic: bool,
+    /// What an enqueue does when its block is full and its CPU's cache is
+    /// empty: take the emergency path ([`Inline::Never`], the default), or
+    /// allocate a page in the caller's context by a policy.
+    pub(crate) inline: Inline,
+}
+
+/// Whether and how an enqueue allocates a block page in the caller's
+/// context when its CPU's cache is empty (experiment 2's variants; see
+/// `rcu_lab_inline_page_alloc()` in `rust/helpers.h`). A policy that
+/// declines, or an allocation that fails, sends the entry down the
+/// emergency path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Inline {
+    /// Never: the 5.11 design (experiment 2's `raw`), legal everywhere.
+    Never,
+    /// `GFP_ATOMIC`: the design the seed thread rejected; lockdep reports
+    /// it under a raw spinlock (the negative test).
+    Atomic,
+    /// `GFP_NOWAIT`, always: the 2020 proposal as first made.
+    Nowait,
+    /// `can_fill_pool()`'s policy: `GFP_NOWAIT` under a lockdep wait-type
+    /// override on non-RT; on RT only when `preemptible()` and not blocked
+    /// on a PI lock.
+    Override,
+    /// `GFP_NOWAIT` only when `preemptible()` (Paul McKenney's check).
+    RuntimeCheck,
+}
+
+impl Inline {
+    /// The policy's `RCU_LAB_INLINE_*` number; `None` for `Never`.
+    fn policy(self) -> Option<u32> {
+        match self {
+            Inline::Never => None,
+            Inline::Atomic => Some(helpers::RCU_LAB_INLINE_ATOMIC),
+            Inline::Nowait => Some(helpers::RCU_LAB_INLINE_NOWAIT),
+            Inline::Override => Some(helpers::RCU_LAB_INLINE_OVERRIDE),
+            Inline::RuntimeCheck => Some(helpers::RCU_LAB_INLINE_RUNTIME_CHECK),
+        }
+    }
 }
 
 impl Default for Config {
@@ -225,7 +263,7 @@ impl Default for Config {
             block_entries: usize::MAX,
             cache_pages: 5,
             drain_delay_ns: 20_000_000,
-            inline_atomic: false,
+            inline: Inline::Never,
         }
     }
 }
@@ -242,6 +280,12 @@ struct Counters {
     pages_allocated: AtomicUsize,
     refill_failures: AtomicUsize,
     shrunk: AtomicUsize,
+    inline_allocated: AtomicUsize,
+    inline_declined: AtomicUsize,
+    inline_failed: AtomicUsize,
+    /// Entries sent down the emergency path (a rare, slow path: an atomic
+    /// increment is fine there).
+    emergency: AtomicUsize,
 }
 
 /// A snapshot of a [`Engine`]'s counters.
@@ -266,6 +310,12 @@ pub(crate) struct Stats {
     pub(crate) refill_failures: usize,
     /// Cached pages given back to a shrinker.
     pub(crate) shrunk: usize,
+    /// Block pages allocated in the caller's context ([`Config::inline`]),
+    /// allocations the policy declined in the caller's context, and
+    /// allocations that failed.
+    pub(crate) inline_allocated: usize,
+    pub(crate) inline_declined: usize,
+    pub(crate) inline_failed: usize,
 }
 
 impl Stats {
@@ -283,6 +333,9 @@ impl Stats {
             pages_allocated: self.pages_allocated - before.pages_allocated,
             refill_failures: self.refill_failures - before.refill_failures,
             shrunk: self.shrunk - before.shrunk,
+            inline_allocated: self.inline_allocated - before.inline_allocated,
+            inline_declined: self.inline_declined - before.inline_declined,
+            inline_failed: self.inline_failed - before.inline_failed,
         }
     }
 }
@@ -475,7 +528,7 @@ impl<'a, C: Contents> Engine<'a, C> {
     /// Ends `entry` after a grace period: [`Contents::release`] from the
     /// drain, or [`Contents::emergency`]. Any context but NMI, including
     /// hardirq and under a raw spinlock on PREEMPT_RT: it never allocates
-    /// (unless [`Config::inline_atomic`]), never sleeps, never takes a
+    /// (unless [`Config::inline`] says so), never sleeps, never takes a
     /// sleeping lock and never queues work. Per entry it disables
     /// preemption, sets and clears this CPU's reentrancy flag, loads the
     /// open block and stores the entry and the count (no atomic
@@ -486,29 +539,55 @@ impl<'a, C: Contents> Engine<'a, C> {
     /// from an object that lives at least `'a` (their bounds say so).
     fn enqueue(&self, p: C::Entry) {
         let cfg = &self.inner.config;
-        let slow = {
-            let _preempt = task::preempt_disable();
-            let ch = &self.inner.cpus[cpu::CpuId::current().as_u32() as usize];
-            // SAFETY: This CPU's channel, preemption off until `_preempt`
-            // goes; `block_entries <= C::CAPACITY` (checked in `new`); `p`
-            // was given up by its front end.
-            unsafe {
-                ch.enqueue(p, cfg, self.cache_pages(), || {
-                    self.page_allocated(BlockPage::alloc_atomic())
-                })
-            }
+        // SAFETY: `p` was given up by its front end.
+        let Some(slow) = (unsafe { self.enqueue_here::<false>(p) }) else {
+            return;
         };
-        let Some(slow) = slow else { return };
-        if let Err(p) = slow.placed {
+        let mut placed = slow.placed;
+        if let (Err(p), Some(policy), false) = (placed, cfg.inline.policy(), slow.nested) {
+            // No page: an inline policy may allocate one, here, in the
+            // caller's own context (outside the per-CPU section, whose
+            // disabled preemption would make every context atomic), and
+            // the object tries again with it in this CPU's cache.
+            if let Some(b) = self.alloc_inline(policy) {
+                let again = {
+                    let _preempt = task::preempt_disable();
+                    self.inner.cpus[cpu::CpuId::current().as_u32() as usize].give_page(b);
+                    // SAFETY: As above; already counted as queued.
+                    unsafe { self.enqueue_here::<true>(p) }
+                };
+                placed = again.map_or(Ok(()), |s| s.placed);
+            }
+        }
+        if let Err(p) = placed {
+            self.inner.counters.emergency.fetch_add(1, Relaxed);
             // SAFETY: Given up by the front end and in no block.
             unsafe { C::emergency(p) };
         }
-        if slow.closed || (slow.low && !cfg.inline_atomic) || slow.placed.is_err() {
+        if slow.closed || slow.low || placed.is_err() {
             self.drain.now();
         } else {
             // A new block: the drain closes it if it stays open too long.
             self.drain.later(self.drain_delay_ns());
         }
+    }
+
+    /// One attempt on this CPU's channel, with preemption disabled for it:
+    /// `None` when the fast path placed the entry.
+    ///
+    /// # Safety
+    ///
+    /// `p` was given up by a front end (`RETRY`: and counted already).
+    unsafe fn enqueue_here<const RETRY: bool>(
+        &self,
+        p: C::Entry,
+    ) -> Option<channel::Slow<C::Entry>> {
+        let _preempt = task::preempt_disable();
+        let ch = &self.inner.cpus[cpu::CpuId::current().as_u32() as usize];
+        // SAFETY: This CPU's channel, preemption off until `_preempt` goes;
+        // `block_entries <= C::CAPACITY` (checked in `new`); `p` was given
+        // up (the caller's guarantee).
+        unsafe { ch.enqueue::<RETRY>(p, &self.inner.config, self.cache_pages()) }
     }
 
     /// The least pages each CPU's cache keeps, as tuned now.
@@ -546,6 +625,26 @@ impl<'a, C: Contents> Engine<'a, C> {
         b
     }
 
+    /// A block page allocated in the caller's context by `policy`,
+    /// counted.
+    fn alloc_inline(&self, policy: u32) -> Option<BlockPage<C>> {
+        let c = &self.inner.counters;
+        match BlockPage::alloc_inline(policy) {
+            Err(()) => {
+                c.inline_declined.fetch_add(1, Relaxed);
+                None
+            }
+            Ok(None) => {
+                c.inline_failed.fetch_add(1, Relaxed);
+                None
+            }
+            Ok(b) => {
+                c.inline_allocated.fetch_add(1, Relaxed);
+                self.page_allocated(b)
+            }
+        }
+    }
+
     fn page_freed(&self, b: BlockPage<C>) {
         drop(b);
         self.inner.counters.pages_live.fetch_sub(1, Relaxed);
@@ -554,13 +653,12 @@ impl<'a, C: Contents> Engine<'a, C> {
     /// The counters now.
     pub(crate) fn stats(&self) -> Stats {
         let c = &self.inner.counters;
-        let (mut queued, mut emergency, mut blocks_closed) = (0, 0, 0);
+        let (mut queued, mut blocks_closed) = (0, 0);
         for ch in self.inner.cpus.iter() {
-            let (q, e) = ch.counts();
-            queued += q;
-            emergency += e;
+            queued += ch.queued();
             blocks_closed += ch.locked.lock_irqsave().closed_blocks;
         }
+        let emergency = c.emergency.load(Relaxed);
         Stats {
             queued,
             freed_in_blocks: c.freed_in_blocks.load(Relaxed),
@@ -571,6 +669,9 @@ impl<'a, C: Contents> Engine<'a, C> {
             pages_allocated: c.pages_allocated.load(Relaxed),
             refill_failures: c.refill_failures.load(Relaxed),
             shrunk: c.shrunk.load(Relaxed),
+            inline_allocated: c.inline_allocated.load(Relaxed),
+            inline_declined: c.inline_declined.load(Relaxed),
+            inline_failed: c.inline_failed.load(Relaxed),
         }
     }
 }
@@ -588,7 +689,7 @@ impl<'a> Engine<'a, Kfree> {
 /// CPU's per-CPU free-list count of that zone.
 ///
 /// The negative test enqueues, under its raw spinlock, enough objects that
-/// an [`Config::inline_atomic`] engine must allocate one page more than the
+/// an [`Inline::Atomic`] engine must allocate one page more than the
 /// count: one of those allocations must refill the list under `zone->lock`
 /// (lockdep ignores the list's own trylock).
 pub(crate) struct ZoneProbe(BlockPage<Kfree>);

@@ -9,8 +9,8 @@ use crate::{
     new_raw_spinlock,
     rcu::{
         batch::{
-            Batch, Callbacks, Config, Contents, KfreeBatch, Stats as BatchStats, Typed, ZoneProbe,
-            BLOCK_ENTRIES,
+            Batch, Callbacks, Config, Contents, Inline, KfreeBatch, Stats as BatchStats, Typed,
+            ZoneProbe, BLOCK_ENTRIES,
         },
         RcuBox, RcuPtr, Retired,
     },
@@ -72,6 +72,13 @@ pub(super) const CASES: &[Case] = &[
         negative: false,
         about: "batched call_rcu with no block pages: every object by call_rcu, dropped once",
         run: callbacks_emergency,
+    },
+    Case {
+        name: "batch_inline_policies",
+        negative: false,
+        about: "inline page policies: all allocate in task context; under a raw spinlock \
+                runtime_check declines, override allocates (declines on RT); all dropped once",
+        run: inline_policies,
     },
     Case {
         name: "batch_inline_atomic",
@@ -410,11 +417,114 @@ fn callbacks_emergency() -> Result<Outcome> {
     )
 }
 
+/// One inline policy, one block per object (`block_entries=1`, no cache):
+/// `n` objects handed over in task context (no lock, interrupts on), then
+/// `n` under a raw spinlock with interrupts off (if `raw`; else none).
+/// Returns the engine's counts
+/// after each phase and the drops counted when the barrier returned.
+fn inline_run(inline: Inline, n: usize, raw: bool) -> Result<(BatchStats, BatchStats, usize)> {
+    let stats = Stats::new()?;
+    let cfg = Config {
+        block_entries: 1,
+        cache_pages: 0,
+        inline,
+        ..Config::default()
+    };
+    let batch = Batch::<Typed<Counted>>::new(c"inline", cfg)?;
+    let lock = KBox::pin_init(new_raw_spinlock!((), "selftest_inline"), GFP_KERNEL)?;
+    let cell = RcuPtr::new(None);
+    let mut old = KVec::with_capacity(2 * n, GFP_KERNEL)?;
+    for i in 0..2 * n {
+        if let Some(o) = cell.swap(Some(RcuBox::new(
+            Counted::new(i as u64, &stats),
+            GFP_KERNEL,
+        )?)) {
+            old.push(o, GFP_KERNEL)?;
+        }
+    }
+    if let Some(o) = cell.swap(None) {
+        old.push(o, GFP_KERNEL)?;
+    }
+    for _ in 0..n {
+        if let Some(o) = old.pop() {
+            batch.reclaim(o);
+        }
+    }
+    let task = batch.stats();
+    if raw {
+        let _g = lock.lock_irqsave();
+        batch.reclaim_all(&mut old);
+    } else {
+        // Dropping a `Retired` is its `call_rcu()`: counted all the same.
+        old.clear();
+    }
+    let raw = batch.stats().since(&task);
+    batch.barrier();
+    Ok((task, raw, stats.freed.load(Relaxed) as usize))
+}
+
+fn inline_policies() -> Result<Outcome> {
+    const N: usize = 64;
+    let rt = system::preempt_model() == "rt";
+    // Task context is legal for every policy. Under the raw spinlock,
+    // `nowait` is not run (lockdep reports it when the allocation reaches
+    // zone->lock: experiment 2's matrix runs that cell in its own boot);
+    // `override` allocates on non-RT (its wait-type override keeps lockdep
+    // quiet even when an allocation does reach zone->lock) and declines on
+    // RT; `runtime_check` declines on every model, every object then going
+    // down the emergency path.
+    let (nowait, _, nowait_dropped) = inline_run(Inline::Nowait, N, false)?;
+    let (over, over_raw, over_dropped) = inline_run(Inline::Override, N, true)?;
+    let (check, check_raw, check_dropped) = inline_run(Inline::RuntimeCheck, N, true)?;
+    let task_ok =
+        |s: &BatchStats| s.inline_allocated + s.inline_failed == N && s.inline_declined == 0;
+    let over_raw_ok = if rt {
+        over_raw.inline_declined == N && over_raw.emergency == N
+    } else {
+        over_raw.inline_allocated + over_raw.inline_failed == N && over_raw.inline_declined == 0
+    };
+    let check_raw_ok = check_raw.inline_declined == N && check_raw.emergency == N;
+    Outcome::new(
+        task_ok(&nowait)
+            && task_ok(&over)
+            && task_ok(&check)
+            && over_raw_ok
+            && check_raw_ok
+            && nowait_dropped == 2 * N
+            && over_dropped == 2 * N
+            && check_dropped == 2 * N,
+        format_args!(
+            "task context, {N} pages each: nowait {}/{} allocated, override {}/{}, \
+             runtime_check {}/{} (declined {} {} {}); under a raw spinlock: override {} \
+             allocated {} declined, runtime_check {} allocated {} declined ({} by call_rcu); \
+             dropped {} {} {}; model {}",
+            nowait.inline_allocated,
+            N,
+            over.inline_allocated,
+            N,
+            check.inline_allocated,
+            N,
+            nowait.inline_declined,
+            over.inline_declined,
+            check.inline_declined,
+            over_raw.inline_allocated,
+            over_raw.inline_declined,
+            check_raw.inline_allocated,
+            check_raw.inline_declined,
+            check_raw.emergency,
+            nowait_dropped,
+            over_dropped,
+            check_dropped,
+            system::preempt_model()
+        ),
+    )
+}
+
 fn inline_atomic() -> Result<Outcome> {
     let cfg = Config {
         block_entries: 1,
         cache_pages: 0,
-        inline_atomic: true,
+        inline: Inline::Atomic,
         ..Config::default()
     };
     let batch = KfreeBatch::new(c"inline_atomic", cfg)?;

@@ -15,6 +15,9 @@
 #   with Drop in (rcu_head, callback) blocks and in typed blocks freed with
 #   kfree_bulk(), and with no block pages at all (every object by
 #   call_rcu()): each dropped exactly once by the time the barrier returns.
+# * The inline page policies of experiment 2 (nowait, override,
+#   runtime_check): each allocates in task context; under a raw spinlock
+#   runtime_check declines on every model and override declines on RT only.
 # * The experiment with quick parameters: every variant's result rows, every
 #   object freed (the run checks the engine's counters; destroying a kernel
 #   variant's cache warns about objects left, which the splat gate sees).
@@ -35,11 +38,12 @@ QUICK="threads=2 objects=300 loops=2 rounds=1 idle=0"
 
 ktap_print_header
 rcu_lab_require
-ktap_set_plan 27
+ktap_set_plan 28
 
 rcu_lab_test "insmod rcu_lab" rcu_lab_load
 for c in batch_contexts batch_flood batch_shrinker batch_hotplug \
-	batch_callbacks_pairs batch_callbacks_typed batch_callbacks_emergency; do
+	batch_callbacks_pairs batch_callbacks_typed batch_callbacks_emergency \
+	batch_inline_policies; do
 	rcu_lab_test "$c" rcu_lab_case "$c"
 done
 

@@ -177,6 +177,22 @@ impl<C: Contents> BlockPage<C> {
         Some(unsafe { Self::init(p, false) })
     }
 
+    /// A page allocated in the caller's context by an inline policy (a
+    /// `RCU_LAB_INLINE_*` of `rust/helpers.h`): `Err(())` when the policy
+    /// declined to allocate here, `Ok(None)` when the allocation failed.
+    pub(super) fn alloc_inline(policy: u32) -> Result<Option<Self>, ()> {
+        let mut declined = false;
+        // SAFETY: Any context but NMI; `declined` is a valid place to
+        // write. Returns a page or null.
+        let p = unsafe { helpers::rcu_lab_inline_page_alloc(policy as c_int, &mut declined) };
+        if declined {
+            return Err(());
+        }
+        // SAFETY: A page is a `Block`'s size, and it is ours; it is freed
+        // with `rcu_lab_atomic_page_free()`, as atomic pages are.
+        Ok(NonNull::new(p).map(|p| unsafe { Self::init(p, false) }))
+    }
+
     /// Gives up ownership: the block becomes a CPU's open block.
     pub(super) fn into_raw(self) -> NonNull<Block<C>> {
         core::mem::ManuallyDrop::new(self).0

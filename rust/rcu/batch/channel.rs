@@ -25,9 +25,9 @@
 //!   end (a preemption-disabled region is an RCU reader); a second one,
 //!   started after the first ended, waits for the objects' readers. A
 //!   block its own CPU closed needs one.
-//! * `queued` and `emergency` are written only by their CPU holding `busy`
+//! * `queued` is written only by its CPU holding `busy`
 //!   (a load and a store, not a locked increment) and read by
-//!   [`Channel::counts`].
+//!   [`Channel::queued`]; the emergency path is counted by the engine.
 //! * [`Locked`] is taken by the owner once per block and by the drain, the
 //!   refill and the shrinker, always with `lock_irqsave()` (an owner in
 //!   hard interrupt context takes it too).
@@ -106,6 +106,8 @@ pub(super) struct Slow<E> {
     pub(super) closed: bool,
     /// The page cache is below half its target.
     pub(super) low: bool,
+    /// The enqueue nested on another of its CPU's and touched nothing.
+    pub(super) nested: bool,
 }
 
 /// One CPU's channel.
@@ -122,7 +124,6 @@ pub(super) struct Channel<C: Contents> {
     /// Held by this CPU's enqueue in progress.
     busy: AtomicBool,
     queued: AtomicUsize,
-    emergency: AtomicUsize,
     /// Objects of enqueues that found `busy` held (interrupts nesting on an
     /// enqueue): all took the emergency path.
     nested: AtomicUsize,
@@ -148,7 +149,6 @@ impl<C: Contents> Channel<C> {
             open: AtomicPtr::new(ptr::null_mut()),
             busy: AtomicBool::new(false),
             queued: AtomicUsize::new(0),
-            emergency: AtomicUsize::new(0),
             nested: AtomicUsize::new(0),
             locked <- new_raw_spinlock!(
                 Locked {
@@ -166,35 +166,41 @@ impl<C: Contents> Channel<C> {
 
     /// Enqueues `obj` on this CPU: appends it to the open block if it has
     /// room (fewer than `cfg.block_entries` entries), else takes the slow
-    /// path; `None` when the fast path placed it. An enqueue that nests on
-    /// another of this CPU's (an interrupt) gets the object back as
-    /// `Err` in [`Slow::placed`], for the emergency path.
+    /// path; `None` when the fast path placed it. With no page for a new
+    /// block, or when the enqueue nests on another of this CPU's (an
+    /// interrupt, [`Slow::nested`]), the object comes back as `Err` in
+    /// [`Slow::placed`]. `RETRY`: a second attempt for an object already
+    /// counted in `queued` (after an inline allocation).
     ///
     /// # Safety
     ///
     /// Called on this channel's CPU with preemption disabled;
     /// `cfg.block_entries <= C::CAPACITY`; `obj` is given up
     /// ([`Contents`]).
-    pub(super) unsafe fn enqueue(
+    pub(super) unsafe fn enqueue<const RETRY: bool>(
         &self,
         obj: C::Entry,
         cfg: &Config,
         cache_pages: usize,
-        fresh: impl FnOnce() -> Option<BlockPage<C>>,
     ) -> Option<Slow<C::Entry>> {
         if self.busy.load(Relaxed) {
-            self.nested.fetch_add(1, Relaxed);
+            if !RETRY {
+                self.nested.fetch_add(1, Relaxed);
+            }
             return Some(Slow {
                 placed: Err(obj),
                 closed: false,
                 low: false,
+                nested: true,
             });
         }
         self.busy.store(true, Relaxed);
         // The flag is set before the channel is touched, and cleared after,
         // as an interrupt on this CPU sees it (a compiler barrier: same CPU).
         compiler_fence(SeqCst);
-        bump(&self.queued);
+        if !RETRY {
+            bump(&self.queued);
+        }
         let r = match NonNull::new(self.open.load(Relaxed)) {
             // SAFETY: `b` is this CPU's open block (type invariant: the
             // drain only ever swaps it out, never frees it while this
@@ -203,10 +209,10 @@ impl<C: Contents> Channel<C> {
             Some(b) => match unsafe { Block::push_owned(b, obj, cfg.block_entries) } {
                 Ok(()) => None,
                 // SAFETY: As above.
-                Err(obj) => Some(unsafe { self.push_slow(obj, cfg, cache_pages, fresh) }),
+                Err(obj) => Some(unsafe { self.push_slow(obj, cache_pages) }),
             },
             // SAFETY: As above.
-            None => Some(unsafe { self.push_slow(obj, cfg, cache_pages, fresh) }),
+            None => Some(unsafe { self.push_slow(obj, cache_pages) }),
         };
         compiler_fence(SeqCst);
         self.busy.store(false, Relaxed);
@@ -215,19 +221,12 @@ impl<C: Contents> Channel<C> {
 
     /// The slow path, once per block: closes the full open block (unless
     /// the drain took it meanwhile), opens a new one from the page cache,
-    /// or from `fresh()` with [`Config::inline_atomic`], and adds `obj` to
-    /// it. `cache_pages` is the cache's least size as tuned now.
+    /// and adds `obj` to it. `cache_pages` is the cache's least size as tuned now.
     ///
     /// # Safety
     ///
     /// As for [`Channel::enqueue`], holding `busy`.
-    unsafe fn push_slow(
-        &self,
-        obj: C::Entry,
-        cfg: &Config,
-        cache_pages: usize,
-        fresh: impl FnOnce() -> Option<BlockPage<C>>,
-    ) -> Slow<C::Entry> {
+    unsafe fn push_slow(&self, obj: C::Entry, cache_pages: usize) -> Slow<C::Entry> {
         let cur = self.open.load(Relaxed);
         let mut full = None;
         if let Some(b) = NonNull::new(cur) {
@@ -244,29 +243,27 @@ impl<C: Contents> Channel<C> {
                 full = Some(b);
             }
         }
-        let new = if cfg.inline_atomic { fresh() } else { None };
         let closed = full.is_some();
-        let mut l = self.locked.lock_irqsave();
-        if let Some(b) = full {
-            l.push_closed(b);
-        }
-        let new = if cfg.inline_atomic {
-            new
-        } else {
-            l.cache.pop_front()
+        let (cached, low) = {
+            let mut l = self.locked.lock_irqsave();
+            if let Some(b) = full {
+                l.push_closed(b);
+            }
+            let cached = l.cache.pop_front();
+            if cached.is_some() {
+                l.demand += 1;
+            }
+            (cached, l.cache.len * 2 < l.target(cache_pages))
         };
-        let Some(mut b) = new else {
-            l.starved = true;
-            bump(&self.emergency);
+        let Some(mut b) = cached else {
+            self.locked.lock_irqsave().starved = true;
             return Slow {
                 placed: Err(obj),
                 closed,
                 low: true,
+                nested: false,
             };
         };
-        l.demand += 1;
-        let low = l.cache.len * 2 < l.target(cache_pages);
-        drop(l);
         b.reopen();
         // An empty block has room for one (`block_entries >= 1`).
         let placed = b.push(obj);
@@ -277,6 +274,7 @@ impl<C: Contents> Channel<C> {
             placed,
             closed,
             low,
+            nested: false,
         }
     }
 
@@ -327,13 +325,14 @@ impl<C: Contents> Channel<C> {
         Some(unsafe { BlockPage::from_raw(b) })
     }
 
-    /// Objects queued on this CPU, and those that took the emergency path
-    /// (nested enqueues included in both).
-    pub(super) fn counts(&self) -> (usize, usize) {
-        let nested = self.nested.load(Relaxed);
-        (
-            self.queued.load(Relaxed) + nested,
-            self.emergency.load(Relaxed) + nested,
-        )
+    /// Objects queued on this CPU (nested enqueues included).
+    pub(super) fn queued(&self) -> usize {
+        self.queued.load(Relaxed) + self.nested.load(Relaxed)
+    }
+
+    /// Puts a page allocated in the caller's context into the cache, for
+    /// the retry that follows. Any context.
+    pub(super) fn give_page(&self, b: BlockPage<C>) {
+        self.locked.lock_irqsave().cache.push_back(b);
     }
 }

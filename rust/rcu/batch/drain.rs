@@ -96,9 +96,6 @@ impl<C: Contents> Engine<'_, C> {
 
     /// Fills every CPU's page cache with `GFP_KERNEL` pages. Sleeps.
     fn refill(&self) {
-        if self.inner.config.inline_atomic {
-            return;
-        }
         let cache_pages = self.cache_pages();
         for ch in self.inner.cpus.iter() {
             let target = {

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Negative test, in a boot of its own: seed 002's problem, provoked live.
-# An engine in the rejected design (Config::inline_atomic: allocate the
+# An engine in the rejected design (Inline::Atomic: allocate the
 # block page inline with GFP_ATOMIC) is fed objects while the caller holds a
 # raw spinlock.  The page allocator's per-CPU lists are taken with a trylock,
 # which lockdep does not check; the case enqueues one object more than those
