@@ -65,6 +65,7 @@ use kernel::{
 };
 
 pub(crate) mod kfree_batching;
+pub(crate) mod raw_call_rcu;
 pub(crate) mod stress;
 
 /// One parameter of an experiment, as [`params!`] declares it.
@@ -161,7 +162,10 @@ pub(crate) trait Spec: 'static {
 
 /// Every experiment, in the order the report shows them: each entry
 /// creates its debugfs directory and what it shares between runs.
-static EXPERIMENTS: &[fn(&mut Dir) -> Result] = &[register_one::<kfree_batching::KfreeBatching>];
+static EXPERIMENTS: &[fn(&mut Dir) -> Result] = &[
+    register_one::<kfree_batching::KfreeBatching>,
+    register_one::<raw_call_rcu::RawCallRcu>,
+];
 
 /// How a run is going: whether it must stop, and why.
 ///

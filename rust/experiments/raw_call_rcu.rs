@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Experiment 2: `raw_call_rcu()` against `call_rcu()` (seed 002), the
+//! costs part: objects whose type needs `Drop`, dropped after a grace
+//! period by the kernel's `call_rcu()` or by rcu_lab's batched callbacks,
+//! with the block pages got in each of the ways the thread argued about.
+//!
+//! Each thread, each loop: `objects` objects are allocated and unlinked
+//! (each swapped out of an RCU pointer, so each is a `Retired` that readers
+//! could still hold) outside the timed part, then handed to the variant's
+//! reclaim, timed: odd loops in task context with nothing held, even loops
+//! under a raw spinlock with interrupts off. The variants:
+//!
+//! * `call_rcu`: the kernel's, one `rcu_head` per object;
+//! * `raw_typed`, `raw_pairs`: batched, never allocating in the caller's
+//!   context (5.11's design applied to callbacks), typed blocks and
+//!   (`rcu_head`, callback) blocks;
+//! * `nowait`: batched (typed), a page allocated with `GFP_NOWAIT` when the
+//!   cache is empty; it runs its raw-lock loops in task context, since under
+//!   a raw spinlock lockdep reports it (the evidence matrix's cell);
+//! * `override`: batched (typed), `can_fill_pool()`'s policy;
+//! * `runtime_check`: batched (typed), `GFP_NOWAIT` only when
+//!   `preemptible()`.
+//!
+//! Every batched variant has its own engine, living as long as the module
+//! (warm). The evidence matrix (variant x context x model with lockdep's
+//! verdicts) and the invocation cost are not part of this file yet; see
+//! `Documentation/raw_call_rcu.rst`.
+
+use super::{params, Control, Field, Run, Spec, Variant};
+use crate::{
+    new_raw_spinlock,
+    rcu::{
+        self,
+        batch::{Batch, Callbacks, Config, Inline, Stats, Typed, BLOCK_ENTRIES},
+        RcuBox, RcuPtr, Retired,
+    },
+    reclaim::{CallRcu, Reclaim},
+    sync::RawSpinLock,
+    system, task,
+    time::Instant,
+};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use kernel::{page::PAGE_SIZE, prelude::*, str::CString};
+
+params! {
+    pub(crate) struct Params {
+        threads: 1..=64 = 2, "load threads, bound to CPU i % online CPUs";
+        objects: 1..=100_000 = 2000, "objects per loop and thread";
+        loops: 2..=10_000 = 8, "loops per thread: odd ones in task context, even ones under a raw spinlock";
+        rounds: 1..=50 = 3, "rounds over all variants, in rotating order; results are medians";
+        variants: 1..=63 = 63, "bit mask: 1 call_rcu, 2 raw_typed, 4 raw_pairs, 8 nowait, 16 override, 32 runtime_check";
+        cache_pages: 0..=1024 = 5, "batched: empty block pages kept per CPU (kernel: rcu_min_cached_objs 5)";
+        idle: 0..=1 = 1, "1: measure grace periods over an idle interval of the same length";
+    }
+}
+
+/// Experiment 2.
+pub(crate) struct RawCallRcu;
+
+/// The object: a payload, and a drop that counts itself.
+pub(crate) struct Obj {
+    _payload: [u64; 2],
+}
+
+/// Objects dropped, over the module's life (one run at a time).
+static DROPPED: AtomicU64 = AtomicU64::new(0);
+
+impl Drop for Obj {
+    fn drop(&mut self) {
+        DROPPED.fetch_add(1, Relaxed);
+    }
+}
+
+/// How a variant frees: the kernel's `call_rcu()`, or one of the engines.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Way {
+    CallRcu,
+    /// An engine of [`Engines::typed`], by index.
+    Typed(usize),
+    Pairs,
+}
+
+/// The variants, in the bit order of the `variants` parameter.
+const VARIANTS: &[Variant<Way>] = &[
+    Variant {
+        name: "call_rcu",
+        v: Way::CallRcu,
+    },
+    Variant {
+        name: "raw_typed",
+        v: Way::Typed(0),
+    },
+    Variant {
+        name: "raw_pairs",
+        v: Way::Pairs,
+    },
+    Variant {
+        name: "nowait",
+        v: Way::Typed(1),
+    },
+    Variant {
+        name: "override",
+        v: Way::Typed(2),
+    },
+    Variant {
+        name: "runtime_check",
+        v: Way::Typed(3),
+    },
+];
+
+/// The inline policy of each typed engine, by index.
+const TYPED: [Inline; 4] = [
+    Inline::Never,
+    Inline::Nowait,
+    Inline::Override,
+    Inline::RuntimeCheck,
+];
+
+/// The experiment's warm engines.
+pub(crate) struct Engines {
+    typed: KVec<Batch<'static, Typed<Obj>>>,
+    pairs: Batch<'static, Callbacks>,
+}
+
+/// What one variant run measured.
+#[derive(Clone, Copy, Default)]
+struct Measured {
+    objects: u64,
+    /// Thread time handing objects over, task-context loops and raw-lock
+    /// loops, and how many objects each saw.
+    task_ns: u64,
+    task_objs: u64,
+    raw_ns: u64,
+    raw_objs: u64,
+    /// Whether the raw-lock loops really ran under the raw lock.
+    raw_run: bool,
+    /// First hand-over until every object was dropped.
+    reclaim_us: u64,
+    gps: u64,
+    idle_gps: Option<u64>,
+    /// Engine counters over the run (none for `call_rcu`).
+    stats: Option<Stats>,
+}
+
+type F = Field<Measured>;
+
+const FIELDS: &[Field<Measured>] = &[
+    F::value("objects", |m| Some(m.objects)),
+    F::value("enqueue_task_ns_per_obj", |m| {
+        Some(m.task_ns / m.task_objs.max(1))
+    })
+    .summary("ns/obj in task context,"),
+    F::value("enqueue_raw_ns_per_obj", |m| {
+        m.raw_run.then(|| m.raw_ns / m.raw_objs.max(1))
+    })
+    .summary("ns/obj under a raw spinlock,"),
+    F::value("reclaim_us", |m| Some(m.reclaim_us)),
+    F::count("gps", |m| m.gps, |m| m.idle_gps).summary("net GPs"),
+    F::value("callbacks_per_gp", |m| {
+        m.idle_gps
+            .map(|i| m.objects / m.gps.saturating_sub(i).max(1))
+    }),
+    F::value("fallback", |m| m.stats.map(|s| s.emergency as u64)),
+    F::value("fallback_per_mille", |m| {
+        m.stats
+            .map(|s| s.emergency as u64 * 1000 / m.objects.max(1))
+    }),
+    F::value("inline_allocated", |m| {
+        m.stats.map(|s| s.inline_allocated as u64)
+    }),
+    F::value("inline_declined", |m| {
+        m.stats.map(|s| s.inline_declined as u64)
+    }),
+    F::value("block_pages", |m| m.stats.map(|s| s.pages_peak as u64)),
+];
+
+/// Objects a load thread checks [`Control::stopping`] after.
+const STOP_CHECK: usize = 256;
+
+/// The load's shared state.
+struct Load<'a> {
+    ctl: &'a Control,
+    engines: &'a Engines,
+    way: Way,
+    p: &'a Params,
+    lock: &'a RawSpinLock<()>,
+    task_ns: AtomicU64,
+    task_objs: AtomicU64,
+    raw_ns: AtomicU64,
+    raw_objs: AtomicU64,
+    failed: AtomicUsize,
+}
+
+impl Load<'_> {
+    /// Hands `objs` to the variant's reclaim, emptying it.
+    fn reclaim(&self, objs: &mut KVVec<Retired<Obj>>) {
+        match self.way {
+            Way::CallRcu => CallRcu.reclaim_all(objs),
+            Way::Typed(i) => self.engines.typed[i].reclaim_all(objs),
+            Way::Pairs => self.engines.pairs.reclaim_all(objs),
+        }
+    }
+
+    /// Whether the variant's raw-lock loops run under the lock (`nowait`
+    /// would provoke lockdep there: see the module doc).
+    fn raw_allowed(&self) -> bool {
+        self.way != Way::Typed(1)
+    }
+
+    fn thread(&self) {
+        let n = self.p.objects as usize;
+        let Ok(mut objs) = KVVec::<Retired<Obj>>::with_capacity(n, GFP_KERNEL) else {
+            self.failed.fetch_add(1, Relaxed);
+            return self.ctl.stop();
+        };
+        let cell = RcuPtr::new(None);
+        for l in 0..self.p.loops {
+            if self.ctl.stopping() {
+                return;
+            }
+            for j in 0..n {
+                if j % STOP_CHECK == 0 && self.ctl.stopping() {
+                    return;
+                }
+                // `GFP_KERNEL`: the crate's flags have no `__GFP_NORETRY`;
+                // the floor's memory check before the run keeps the load
+                // within half the memory available.
+                let new = RcuBox::new(
+                    Obj {
+                        _payload: [j as u64; 2],
+                    },
+                    GFP_KERNEL | __GFP_NOWARN,
+                );
+                let Ok(new) = new else {
+                    self.failed.fetch_add(1, Relaxed);
+                    return self.ctl.stop();
+                };
+                if let Some(old) = cell.swap(Some(new)) {
+                    // Within the capacity reserved above.
+                    let _ = objs.push_within_capacity(old);
+                }
+            }
+            let under_lock = l % 2 == 1 && self.raw_allowed();
+            let got = objs.len() as u64;
+            let t = Instant::now();
+            if under_lock {
+                let _g = self.lock.lock_irqsave();
+                self.reclaim(&mut objs);
+            } else {
+                self.reclaim(&mut objs);
+            }
+            let ns = t.elapsed_ns();
+            let (sum, count) = if l % 2 == 1 {
+                (&self.raw_ns, &self.raw_objs)
+            } else {
+                (&self.task_ns, &self.task_objs)
+            };
+            sum.fetch_add(ns, Relaxed);
+            count.fetch_add(got, Relaxed);
+            task::cond_resched();
+        }
+        // The cell's last object goes by `call_rcu()` when it is dropped.
+    }
+}
+
+/// Runs one variant once and measures it.
+fn measure(ctl: &Control, engines: &Engines, way: Way, p: &Params) -> Result<Measured> {
+    let lock = KBox::pin_init(
+        new_raw_spinlock!((), "rcu_lab_raw_call_rcu_caller"),
+        GFP_KERNEL,
+    )?;
+    let engine_stats = || match way {
+        Way::CallRcu => None,
+        Way::Typed(i) => Some(engines.typed[i].stats()),
+        Way::Pairs => Some(engines.pairs.stats()),
+    };
+    let before = engine_stats();
+    match way {
+        Way::CallRcu => {}
+        Way::Typed(i) => reset(&engines.typed[i], p),
+        Way::Pairs => reset(&engines.pairs, p),
+    }
+    let dropped0 = DROPPED.load(Relaxed);
+    let load = Load {
+        ctl,
+        engines,
+        way,
+        p,
+        lock: &lock,
+        task_ns: AtomicU64::new(0),
+        task_objs: AtomicU64::new(0),
+        raw_ns: AtomicU64::new(0),
+        raw_objs: AtomicU64::new(0),
+        failed: AtomicUsize::new(0),
+    };
+    let gp0 = rcu::GpSeq::now();
+    let t0 = Instant::now();
+    let r = ctl.threads(c"raw_call_rcu", p.threads as usize, &|_| load.thread());
+    // Every object handed over is dropped before the run ends, stopped or
+    // not: the engines' barriers, then `rcu_barrier()` for `call_rcu()`
+    // (and the load threads' last objects).
+    match way {
+        Way::CallRcu => {}
+        Way::Typed(i) => engines.typed[i].barrier(),
+        Way::Pairs => engines.pairs.barrier(),
+    }
+    rcu::barrier();
+    let reclaim_us = t0.elapsed_us();
+    let (gps, _) = gp0.elapsed();
+    r?;
+    let objects = load.task_objs.load(Relaxed) + load.raw_objs.load(Relaxed);
+    // Each thread's cell drops one more object.
+    let dropped = DROPPED.load(Relaxed) - dropped0;
+    let stats = engine_stats()
+        .zip(before)
+        .map(|(now, before)| now.since(&before));
+    if load.failed.load(Relaxed) > 0 {
+        pr_warn!("raw_call_rcu: an allocation failed (out of memory); everything was freed\n");
+        return Err(ENOMEM);
+    }
+    if dropped != objects + p.threads {
+        pr_err!(
+            "raw_call_rcu: {} objects handed over (and {} left in cells) but {} dropped\n",
+            objects,
+            p.threads,
+            dropped
+        );
+        return Err(EIO);
+    }
+    let mut m = Measured {
+        objects,
+        task_ns: load.task_ns.load(Relaxed),
+        task_objs: load.task_objs.load(Relaxed),
+        raw_ns: load.raw_ns.load(Relaxed),
+        raw_objs: load.raw_objs.load(Relaxed),
+        raw_run: load.raw_allowed(),
+        reclaim_us,
+        gps,
+        idle_gps: None,
+        stats,
+    };
+    if p.idle == 1 {
+        let g = rcu::GpSeq::now();
+        ctl.sleep_us(m.reclaim_us)?;
+        m.idle_gps = Some(g.elapsed().0);
+    }
+    Ok(m)
+}
+
+/// Tunes a warm engine to the run's parameters, fills its caches and
+/// restarts its peak. Sleeps.
+fn reset<C: rcu::batch::Contents>(e: &Batch<'static, C>, p: &Params) {
+    e.tune(p.cache_pages as usize, Config::default().drain_delay_ns);
+    e.fill_caches();
+    e.reset_peak();
+}
+
+impl Spec for RawCallRcu {
+    const NAME: &'static CStr = c"raw_call_rcu";
+    type Params = Params;
+    /// One warm engine per batched variant.
+    type Shared = Engines;
+
+    fn shared() -> Result<Engines> {
+        let mut typed = KVec::with_capacity(TYPED.len(), GFP_KERNEL)?;
+        for inline in TYPED {
+            let cfg = Config {
+                inline,
+                ..Config::default()
+            };
+            typed.push(Batch::new(c"raw_call_rcu", cfg)?, GFP_KERNEL)?;
+        }
+        Ok(Engines {
+            typed,
+            pairs: Batch::new(c"raw_call_rcu_pairs", Config::default())?,
+        })
+    }
+
+    /// Every object may still wait for its grace period when the last one
+    /// is handed over: each a 64-byte kmalloc object (an `RcuBox<Obj>` is
+    /// 32 bytes; KASAN's redzones fit the 64-byte class on the debug
+    /// kernel), each thread's array of a loop's objects, and the block
+    /// pages of one engine (pairs: twice as many).
+    fn peak_bytes(p: &Params) -> Result<u64> {
+        let total = p.threads * p.objects * p.loops;
+        let blocks = 2 * total.div_ceil(BLOCK_ENTRIES as u64)
+            + system::possible_cpus() as u64 * (1 + p.cache_pages * 16);
+        Ok(total * 64 + p.threads * p.objects * 8 + blocks * PAGE_SIZE as u64)
+    }
+
+    fn run(p: &Params, shared: &Engines, run: &mut Run) -> Result<CString> {
+        run.line(format_args!(
+            "# method: threads bound to CPU i % online CPUs; per loop a thread allocates its \
+             objects (RcuBox<Obj>, 16-byte payload with a counting Drop) and swaps each out of \
+             an RCU pointer, untimed, then hands them all to the variant's reclaim, timed: odd \
+             loops in task context, even loops under a raw spinlock with interrupts off \
+             (nowait: in task context, as lockdep reports it under the lock)"
+        ))?;
+        run.line(format_args!(
+            "# enqueue_task_ns_per_obj, enqueue_raw_ns_per_obj: thread time handing over, per \
+             object; reclaim_us: first hand-over until every object was dropped (engine \
+             barrier, then rcu_barrier); gps over reclaim_us, idle_gps over an idle interval \
+             as long; callbacks_per_gp: objects / net gps; fallback: objects through the \
+             emergency call_rcu(); inline_*: pages allocated or declined in the caller's \
+             context; block_pages: the engine's peak"
+        ))?;
+        run.plot(
+            "enqueue_task_ns_per_obj",
+            true,
+            "call_rcu variants: ns per object handed over, task context",
+        )?;
+        run.plot(
+            "enqueue_raw_ns_per_obj",
+            true,
+            "call_rcu variants: ns per object handed over, under a raw spinlock",
+        )?;
+        let summary = run.rounds(
+            VARIANTS,
+            p.variants,
+            p.rounds as usize,
+            FIELDS,
+            |ctl, way, _seq| measure(ctl, shared, way, p),
+        )?;
+        let summary = summary.into_bytes();
+        CString::try_from_fmt(fmt!(
+            "{}",
+            core::str::from_utf8(&summary).map_err(|_| EINVAL)?
+        ))
+    }
+}
