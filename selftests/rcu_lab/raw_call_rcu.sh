@@ -1,0 +1,41 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Experiment 2, raw_call_rcu() against call_rcu(): its debugfs directory,
+# /sys/kernel/debug/rcu_lab/raw_call_rcu/ (Documentation/raw_call_rcu.rst).
+#
+# * A quick run: a median row for every variant (call_rcu, raw_typed,
+#   raw_pairs, nowait, override, runtime_check), with hand-over times in
+#   task context and under a raw spinlock (nowait: none under the lock);
+#   the run itself fails with EIO unless every object was dropped exactly
+#   once by its end, and the splat gate sees any lockdep report.
+# * Bad parameters are refused with EINVAL (the floor's checks, shared with
+#   every experiment).
+. "$(dirname "$0")/lib.sh"
+
+E=$RCU_LAB_DEBUGFS/raw_call_rcu
+QUICK="threads=2 objects=300 loops=2 rounds=1 idle=0"
+
+ktap_print_header
+rcu_lab_require
+ktap_set_plan 5
+
+rcu_lab_test "insmod rcu_lab" rcu_lab_load
+
+quick_run() {
+	echo reset >"$E/params" && echo "$QUICK" >"$E/params" || return 1
+	echo 1 >"$E/run" || { ktap_print_msg "run failed"; return 1; }
+	for v in call_rcu raw_typed raw_pairs nowait override runtime_check; do
+		grep -q "^median variant=$v .*enqueue_task_ns_per_obj=[0-9]" "$E/results" ||
+			{ ktap_print_msg "no median row for $v"; return 1; }
+	done
+	grep -q "^median variant=raw_typed .*enqueue_raw_ns_per_obj=[0-9]" "$E/results" &&
+		grep -q "^median variant=nowait .*enqueue_raw_ns_per_obj=- " "$E/results"
+}
+rcu_lab_test "experiment: quick run, every variant reported, every object dropped once" quick_run
+
+refused() { ! echo "$1" >"$E/params" 2>/dev/null; }
+rcu_lab_test "params: one loop refused (needs a task and a raw-lock loop)" refused "loops=1"
+rcu_lab_test "params: unknown variant bit refused" refused "variants=64"
+rcu_lab_test "rmmod rcu_lab" rcu_lab_unload
+ktap_finished
