@@ -510,11 +510,10 @@ def section_host_walk(run):
             "it: rcu_do_batch()'s chain and the pair shape call each callback through a "
             "pointer, the typed shape calls none, so retpolines would widen the gap."
             + (f" This host kernel: {spectre}." if spectre else "")]
-    groups = [s for s in shapes]
     series = [(layout, [number(res.get((layout, s), {}).get("ns_per_callback"))
                         for s in shapes]) for layout in ("random", "alloc")]
     out.append(bars(run, "host_walk.png", "callback invocation, ns per callback (host, log)",
-                    "ns per callback", groups, series, log=True))
+                    "ns per callback", shapes, series, log=True))
     return "\n".join(out)
 
 
