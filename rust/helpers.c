@@ -449,6 +449,23 @@ RCU_LAB_HOT unsigned long rcu_lab_rcu_exp_gp_count(void)
 	return rcu_exp_batches_completed();
 }
 
+void rcu_lab_debug_objects_refill(void)
+{
+	struct rcu_head head;
+
+	init_rcu_head_on_stack(&head);
+	destroy_rcu_head_on_stack(&head);
+}
+
+void rcu_lab_context_state(struct rcu_lab_context_state *s)
+{
+	s->preemptible = preemptible();
+	s->irqs_disabled = irqs_disabled();
+	s->in_hardirq = in_hardirq();
+	s->in_serving_softirq = in_serving_softirq();
+	s->preempt_count = preempt_count();
+}
+
 /* rcu_lab_kick flags: a timer of that kind is armed; kicks are over. */
 enum { RCU_LAB_KICK_NOW, RCU_LAB_KICK_LATER, RCU_LAB_KICK_STOPPED };
 

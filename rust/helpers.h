@@ -185,6 +185,32 @@ unsigned long rcu_lab_rcu_gp_seq(void);
 unsigned long rcu_lab_rcu_exp_gp_count(void);
 
 /*
+ * Lets debug-objects refill its pool from the calling context: an rcu_head's
+ * debug-object init first calls debug_objects_fill_pool(), which tops the
+ * global pool up to ODEBUG_POOL_MIN_LEVEL (256) when it is below and
+ * can_fill_pool() allows (lib/debugobjects.c:722-782; on PREEMPT_RT only
+ * when preemptible() and not PI-blocked).  call_rcu() from a raw context
+ * draws debug objects from the pool without refilling it on RT.  An on-stack
+ * head, initialised and destroyed at once, leaves nothing tracked.  Nothing
+ * without CONFIG_DEBUG_OBJECTS_RCU_HEAD.
+ */
+void rcu_lab_debug_objects_refill(void);
+
+/*
+ * What the current context looks like to run-time checks (experiment 2's
+ * evidence matrix): preemptible(), preempt_count(), irqs_disabled(),
+ * in_hardirq(), in_serving_softirq().  Any context.
+ */
+struct rcu_lab_context_state {
+	bool preemptible;
+	bool irqs_disabled;
+	bool in_hardirq;
+	bool in_serving_softirq;
+	unsigned int preempt_count;
+};
+void rcu_lab_context_state(struct rcu_lab_context_state *s);
+
+/*
  * Work requested from any context (hardirq, under a raw spinlock): a kick
  * arms a hard-interrupt hrtimer, whose callback queues the work on
  * system_dfl_wq; fn(data) then runs in process context.  A kick never

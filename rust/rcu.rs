@@ -68,6 +68,33 @@ pub(crate) fn barrier() {
     kernel::sync::rcu::rcu_barrier();
 }
 
+/// Lets debug-objects refill its pool here, before a burst of `call_rcu()`
+/// from a raw context.
+///
+/// On a debug kernel each `rcu_head` that `call_rcu()` queues takes a
+/// tracking object from debug-objects' pool until the memory is freed. The
+/// pool refills inline only where `can_fill_pool()` allows: anywhere on
+/// non-RT, on PREEMPT_RT only in preemptible context. Under a raw spinlock
+/// or with interrupts off on RT, `call_rcu()` drains the pool without
+/// refilling it, and an empty pool switches the detector off for the rest
+/// of the boot (`ODEBUG: Out of memory. ODEBUG disabled`): the selftest
+/// `odebug_pool_raw` provokes that on purpose. A caller that queues many
+/// heads per raw section calls this before each section and keeps a
+/// section to fewer heads than the pool's low mark (256; a refill may stop
+/// at 128 while another CPU refills). Does nothing without
+/// `CONFIG_DEBUG_OBJECTS_RCU_HEAD`. Context: anywhere; of use only where
+/// preemptible on RT.
+pub(crate) fn debug_objects_refill() {
+    // SAFETY: initialising and destroying an on-stack `rcu_head` for
+    // debug-objects has no precondition; it never sleeps.
+    unsafe { helpers::rcu_lab_debug_objects_refill() }
+}
+
+/// Heads of `call_rcu()` a raw section may queue after
+/// [`debug_objects_refill`] and leave debug-objects' pool a margin of two
+/// on PREEMPT_RT: half of the 128 a refill guarantees.
+pub(crate) const RAW_CALL_RCU_BURST: usize = 64;
+
 /// A reading of RCU's grace-period sequences, normal
 /// (`rcu_get_gp_seq()`) and expedited (`rcu_exp_batches_completed()`), to
 /// count the grace periods between it and a later reading.

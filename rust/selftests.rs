@@ -25,6 +25,7 @@ use kernel::{new_mutex, prelude::*, str::CString, sync::Mutex};
 mod batch;
 mod hazptr;
 mod locks;
+mod matrix;
 mod rcu;
 
 /// What a case found: whether it passed, and what it measured.
@@ -56,9 +57,15 @@ pub(crate) struct Case {
 }
 
 fn cases() -> impl Iterator<Item = &'static Case> {
-    [locks::CASES, rcu::CASES, hazptr::CASES, batch::CASES]
-        .into_iter()
-        .flatten()
+    [
+        locks::CASES,
+        rcu::CASES,
+        hazptr::CASES,
+        batch::CASES,
+        matrix::CASES,
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// The `selftest` file.

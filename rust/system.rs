@@ -86,6 +86,44 @@ impl Lockdep {
     }
 }
 
+/// What the current context looks like to the kernel's run-time checks.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub(crate) struct ContextState {
+    /// `preemptible()`: preemption count 0 and interrupts on.
+    pub(crate) preemptible: bool,
+    /// `preempt_count()`, all fields.
+    pub(crate) preempt_count: u32,
+    /// `irqs_disabled()`.
+    pub(crate) irqs_disabled: bool,
+    /// `in_hardirq()`.
+    pub(crate) in_hardirq: bool,
+    /// `in_serving_softirq()`.
+    pub(crate) in_serving_softirq: bool,
+}
+
+impl ContextState {
+    /// Reads the current context's state. Any context.
+    pub(crate) fn now() -> Self {
+        let mut s = helpers::rcu_lab_context_state {
+            preemptible: false,
+            irqs_disabled: false,
+            in_hardirq: false,
+            in_serving_softirq: false,
+            preempt_count: 0,
+        };
+        // SAFETY: The function only writes the struct it is given, which
+        // is valid for writes; it may be called from any context.
+        unsafe { helpers::rcu_lab_context_state(&mut s) };
+        ContextState {
+            preemptible: s.preemptible,
+            preempt_count: s.preempt_count,
+            irqs_disabled: s.irqs_disabled,
+            in_hardirq: s.in_hardirq,
+            in_serving_softirq: s.in_serving_softirq,
+        }
+    }
+}
+
 /// Number of online CPUs.
 pub(crate) fn online_cpus() -> u32 {
     // SAFETY: `num_online_cpus()` may be called from any context.

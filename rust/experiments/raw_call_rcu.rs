@@ -9,7 +9,9 @@
 //! (each swapped out of an RCU pointer, so each is a `Retired` that readers
 //! could still hold) outside the timed part, then handed to the variant's
 //! reclaim, timed: odd loops in task context with nothing held, even loops
-//! under a raw spinlock with interrupts off. The variants:
+//! under a raw spinlock with interrupts off, 64 objects per hold (so that
+//! debug-objects' pool, which cannot refill under the lock on PREEMPT_RT,
+//! lasts: [`RAW_HOLD`]). The variants:
 //!
 //! * `call_rcu`: the kernel's, one `rcu_head` per object;
 //! * `raw_typed`, `raw_pairs`: batched, never allocating in the caller's
@@ -23,9 +25,12 @@
 //!   `preemptible()`.
 //!
 //! Every batched variant has its own engine, living as long as the module
-//! (warm). The evidence matrix (variant x context x model with lockdep's
-//! verdicts) and the invocation cost are not part of this file yet; see
-//! `Documentation/raw_call_rcu.rst`.
+//! (warm). After the rounds, with `matrix=1`, the run adds the evidence
+//! matrix's clean cells on this model ([`matrix`]); the cells lockdep must
+//! report run in boots of their own (the negative tests `matrix_nowait_*`).
+//! See `Documentation/raw_call_rcu.rst`.
+
+pub(crate) mod matrix;
 
 use super::{params, Control, Field, Run, Spec, Variant};
 use crate::{
@@ -52,6 +57,7 @@ params! {
         variants: 1..=63 = 63, "bit mask: 1 call_rcu, 2 raw_typed, 4 raw_pairs, 8 nowait, 16 override, 32 runtime_check";
         cache_pages: 0..=1024 = 5, "batched: empty block pages kept per CPU (kernel: rcu_min_cached_objs 5)";
         idle: 0..=1 = 1, "1: measure grace periods over an idle interval of the same length";
+        matrix: 0..=1 = 1, "1: then run the evidence matrix's clean cells on this model";
     }
 }
 
@@ -178,6 +184,13 @@ const FIELDS: &[Field<Measured>] = &[
 /// Objects a load thread checks [`Control::stopping`] after.
 const STOP_CHECK: usize = 256;
 
+/// Objects handed over per hold of the raw spinlock: each may take
+/// `call_rcu()` (the `call_rcu` variant, or an engine's emergency path),
+/// and on the PREEMPT_RT debug kernel debug-objects cannot refill its pool
+/// under the lock (see [`rcu::debug_objects_refill`]; 300 in one hold ran
+/// it dry in CI on 2026-12-04).
+const RAW_HOLD: usize = rcu::RAW_CALL_RCU_BURST;
+
 /// The load's shared state.
 struct Load<'a> {
     ctl: &'a Control,
@@ -202,6 +215,32 @@ impl Load<'_> {
         }
     }
 
+    /// Hands `objs` over under the raw spinlock, [`RAW_HOLD`] objects per
+    /// hold, each hold after [`rcu::debug_objects_refill`], and returns the
+    /// time spent in the holds. `hold` is empty, with room for a hold.
+    fn reclaim_locked(
+        &self,
+        objs: &mut KVVec<Retired<Obj>>,
+        hold: &mut KVVec<Retired<Obj>>,
+    ) -> u64 {
+        let mut ns = 0;
+        while !objs.is_empty() {
+            while hold.len() < RAW_HOLD {
+                let Some(o) = objs.pop() else { break };
+                // Within the capacity reserved.
+                let _ = hold.push_within_capacity(o);
+            }
+            rcu::debug_objects_refill();
+            let t = Instant::now();
+            {
+                let _g = self.lock.lock_irqsave();
+                self.reclaim(hold);
+            }
+            ns += t.elapsed_ns();
+        }
+        ns
+    }
+
     /// Whether the variant's raw-lock loops run under the lock (`nowait`
     /// would provoke lockdep there: see the module doc).
     fn raw_allowed(&self) -> bool {
@@ -211,6 +250,10 @@ impl Load<'_> {
     fn thread(&self) {
         let n = self.p.objects as usize;
         let Ok(mut objs) = KVVec::<Retired<Obj>>::with_capacity(n, GFP_KERNEL) else {
+            self.failed.fetch_add(1, Relaxed);
+            return self.ctl.stop();
+        };
+        let Ok(mut hold) = KVVec::<Retired<Obj>>::with_capacity(RAW_HOLD, GFP_KERNEL) else {
             self.failed.fetch_add(1, Relaxed);
             return self.ctl.stop();
         };
@@ -243,14 +286,13 @@ impl Load<'_> {
             }
             let under_lock = l % 2 == 1 && self.raw_allowed();
             let got = objs.len() as u64;
-            let t = Instant::now();
-            if under_lock {
-                let _g = self.lock.lock_irqsave();
-                self.reclaim(&mut objs);
+            let ns = if under_lock {
+                self.reclaim_locked(&mut objs, &mut hold)
             } else {
+                let t = Instant::now();
                 self.reclaim(&mut objs);
-            }
-            let ns = t.elapsed_ns();
+                t.elapsed_ns()
+            };
             let (sum, count) = if l % 2 == 1 {
                 (&self.raw_ns, &self.raw_objs)
             } else {
@@ -394,8 +436,9 @@ impl Spec for RawCallRcu {
             "# method: threads bound to CPU i % online CPUs; per loop a thread allocates its \
              objects (RcuBox<Obj>, 16-byte payload with a counting Drop) and swaps each out of \
              an RCU pointer, untimed, then hands them all to the variant's reclaim, timed: odd \
-             loops in task context, even loops under a raw spinlock with interrupts off \
-             (nowait: in task context, as lockdep reports it under the lock)"
+             loops in task context, even loops under a raw spinlock with interrupts off, {} \
+             objects per hold (nowait: in task context, as lockdep reports it under the lock)",
+            RAW_HOLD
         ))?;
         run.line(format_args!(
             "# enqueue_task_ns_per_obj, enqueue_raw_ns_per_obj: thread time handing over, per \
@@ -423,9 +466,97 @@ impl Spec for RawCallRcu {
             |ctl, way, _seq| measure(ctl, shared, way, p),
         )?;
         let summary = summary.into_bytes();
+        let summary = core::str::from_utf8(&summary).map_err(|_| EINVAL)?;
+        if p.matrix == 0 {
+            return CString::try_from_fmt(fmt!("{summary}"));
+        }
+        let (cells, agree) = matrix_rows(run)?;
         CString::try_from_fmt(fmt!(
-            "{}",
-            core::str::from_utf8(&summary).map_err(|_| EINVAL)?
+            "{summary}; matrix: {agree} of {cells} clean cells as expected"
         ))
     }
+}
+
+/// Runs the evidence matrix's clean cells and writes a `cell` row each,
+/// then a `matrix_fallback` row per policy that decides at run time.
+/// Returns the cells run and how many agreed with the expectations.
+/// Sleeps.
+fn matrix_rows(run: &mut Run) -> Result<(usize, usize)> {
+    use matrix::{alloc_legal, expected_alloc, is_rt, way_name, Way};
+    let rt = is_rt();
+    run.line(format_args!(
+        "# matrix: each variant handed {} objects in each context expected clean on this model \
+         (engines with no page cache, {} entries per block); preemptible etc.: the context as \
+         the hand-over saw it; path: alloc when block-page misses allocated in the caller's \
+         context, fallback when they took the object's rcu_head, - without block pages; \
+         *_expected: written beforehand from the 7.3 source; agree=1 when preemptible, path \
+         and drops are as expected; alloc_legal: nowait is clean in this context",
+        matrix::CELL_OBJECTS,
+        matrix::CELL_ENTRIES
+    ))?;
+    let model = crate::system::preempt_model();
+    let (mut cells, mut agree) = (0, 0);
+    // Per policy: objects and fallbacks in the cells where allocating
+    // would have been legal.
+    let mut legal: [(usize, usize); 2] = [(0, 0); 2];
+    let path = |a: Option<bool>| match a {
+        Some(true) => "alloc",
+        Some(false) => "fallback",
+        None => "-",
+    };
+    matrix::run_clean(|c| {
+        cells += 1;
+        let ok = c.agrees(rt);
+        if ok {
+            agree += 1;
+        } else {
+            pr_warn!(
+                "raw_call_rcu: matrix cell {} in {} disagrees with its expectation\n",
+                way_name(c.way),
+                c.ctx.name()
+            );
+        }
+        let s = c.stats.unwrap_or_default();
+        let slot = match c.way {
+            Way::Engine(Inline::RuntimeCheck) => Some(0),
+            Way::Engine(Inline::Override) => Some(1),
+            _ => None,
+        };
+        if let Some(i) = slot.filter(|_| alloc_legal(c.ctx, rt)) {
+            legal[i].0 += c.objects;
+            legal[i].1 += s.emergency;
+        }
+        run.line(format_args!(
+            "cell variant={} context={} model={model} preemptible={} preemptible_expected={} \
+             preempt_count={:#x} irqs_disabled={} in_hardirq={} in_serving_softirq={} \
+             objects={} dropped={} inline_allocated={} inline_declined={} fallback={} path={} \
+             path_expected={} alloc_legal={} agree={}",
+            way_name(c.way),
+            c.ctx.name(),
+            c.state.preemptible as u8,
+            c.ctx.preemptible(rt) as u8,
+            c.state.preempt_count,
+            c.state.irqs_disabled as u8,
+            c.state.in_hardirq as u8,
+            c.state.in_serving_softirq as u8,
+            c.objects,
+            super::Opt(c.dropped),
+            super::Opt(c.stats.map(|s| s.inline_allocated)),
+            super::Opt(c.stats.map(|s| s.inline_declined)),
+            super::Opt(c.stats.map(|s| s.emergency)),
+            path(c.allocated()),
+            path(expected_alloc(c.way, c.ctx, rt)),
+            alloc_legal(c.ctx, rt) as u8,
+            ok as u8
+        ))
+    })?;
+    for (i, name) in ["runtime_check", "override"].iter().enumerate() {
+        let (objects, fallback) = legal[i];
+        run.line(format_args!(
+            "matrix_fallback variant={name} model={model} legal_objects={objects} \
+             fallback={fallback} fallback_per_mille={}",
+            fallback * 1000 / objects.max(1)
+        ))?;
+    }
+    Ok((cells, agree))
 }

@@ -694,6 +694,12 @@ impl<'a> Engine<'a, Kfree> {
 /// (lockdep ignores the list's own trylock).
 pub(crate) struct ZoneProbe(BlockPage<Kfree>);
 
+// SAFETY: A `ZoneProbe` owns its page and only reads the page's address
+// (`pcp_pages`); the page allocator frees a page from any thread.
+unsafe impl Send for ZoneProbe {}
+// SAFETY: `&ZoneProbe` only reads the page's address.
+unsafe impl Sync for ZoneProbe {}
+
 impl ZoneProbe {
     /// A probe; `None` if no page could be had.
     pub(crate) fn new() -> Option<Self> {

@@ -4,7 +4,9 @@
 //! period before they may be freed.
 
 use super::{GpState, RcuBox};
-use crate::reclaim::{CallRcu, KvfreeRcu, Reclaim, SynchronizeRcu, SynchronizeRcuExpedited, Wait};
+use crate::reclaim::{
+    CallRcu, KfreeRcuNolock, KvfreeRcu, Reclaim, SynchronizeRcu, SynchronizeRcuExpedited, Wait,
+};
 use core::{marker::PhantomData, mem::ManuallyDrop, ptr::NonNull};
 use kernel::{
     alloc::{Allocator, Vec},
@@ -132,6 +134,27 @@ impl<T: Send> Retired<T> {
         // `rcu_head` at offset 0 is large enough for either.
         unsafe {
             bindings::kvfree_call_rcu(
+                RcuBox::head(NonNull::new_unchecked(ptr)).cast::<bindings::kvfree_rcu_head>(),
+                ptr.cast::<c_void>(),
+            )
+        };
+    }
+
+    /// As [`Retired::kfree_rcu`] with 7.3's `kfree_rcu_nolock()`
+    /// (`kfree_call_rcu_nolock()`), which never spins and never sleeps:
+    /// any context but NMI, a raw spinlock on PREEMPT_RT included.
+    pub(crate) fn kfree_rcu_nolock(self) {
+        const {
+            assert!(
+                !core::mem::needs_drop::<T>(),
+                "kfree_rcu_nolock() does not run Drop: use call_rcu() for this type"
+            )
+        };
+        let ptr = self.into_raw();
+        // SAFETY: As in `kfree_rcu`: an owned, unqueued kmalloc object whose
+        // head is at offset 0 and whose `T` needs no `Drop`.
+        unsafe {
+            bindings::kfree_call_rcu_nolock(
                 RcuBox::head(NonNull::new_unchecked(ptr)).cast::<bindings::kvfree_rcu_head>(),
                 ptr.cast::<c_void>(),
             )
@@ -273,6 +296,16 @@ impl<T: Send> Reclaim<Retired<T>> for CallRcu {
 
     fn reclaim(&self, old: Retired<T>) {
         old.call_rcu();
+    }
+}
+
+impl<T: Send> Reclaim<Retired<T>> for KfreeRcuNolock {
+    const NAME: &'static str = "kfree_rcu_nolock";
+    const WAITS: bool = false;
+
+    /// `T` must need no `Drop` (a compile-time error otherwise).
+    fn reclaim(&self, old: Retired<T>) {
+        old.kfree_rcu_nolock();
     }
 }
 

@@ -8,6 +8,7 @@ use crate::{
     mm::shrinker::Shrink,
     new_raw_spinlock,
     rcu::{
+        self,
         batch::{
             Batch, Callbacks, Config, Contents, Inline, KfreeBatch, Stats as BatchStats, Typed,
             ZoneProbe, BLOCK_ENTRIES,
@@ -394,14 +395,19 @@ where
     // comes from debugobjects' pool; on PREEMPT_RT the pool refills only
     // in preemptible context (`can_fill_pool()`), and 759 of them under the
     // raw spinlock ran it dry in CI ("ODEBUG: Out of memory. ODEBUG
-    // disabled", 2026-12-04): then only 64 go under the lock, well within
-    // the pool's reserve of 256. Experiment 2 reproduces that on purpose.
-    let raw = if cache == 0 { 64 } else { n - n / 2 };
+    // disabled", 2026-12-04): then only one burst goes under the lock,
+    // after a refill. The negative case `odebug_pool_raw` provokes it.
+    let raw = if cache == 0 {
+        rcu::RAW_CALL_RCU_BURST
+    } else {
+        n - n / 2
+    };
     for _ in 0..n - raw {
         if let Some(o) = old.pop() {
             batch.reclaim(o);
         }
     }
+    rcu::debug_objects_refill();
     {
         let _g = lock.lock_irqsave();
         batch.reclaim_all(&mut old);

@@ -5,6 +5,7 @@
 use super::{Case, Outcome};
 use crate::experiments::stress::{self, Counted, Element, Plain, Read, Stats, Table, CELLS};
 use crate::{
+    new_raw_spinlock,
     rcu::{self, GpState, RcuBox, RcuPtr, Retired},
     reclaim::{CallRcu, KvfreeRcu, Reclaim, SynchronizeRcu},
     system::Lockdep,
@@ -54,6 +55,12 @@ pub(super) const CASES: &[Case] = &[
         negative: true,
         about: "one rcu_head queued twice with call_rcu(): debug-objects",
         run: double_call_rcu,
+    },
+    Case {
+        name: "odebug_pool_raw",
+        negative: true,
+        about: "8192 call_rcu() under one raw spinlock hold: debug-objects' pool runs dry on RT",
+        run: odebug_pool_raw,
     },
 ];
 
@@ -275,4 +282,46 @@ fn double_call_rcu() -> Result<Outcome> {
     }
     rcu::barrier();
     Outcome::new(true, format_args!("queued one rcu_head twice"))
+}
+
+/// Heads [`odebug_pool_raw`] queues under one hold: more than
+/// debug-objects can have ready without refilling (its global pool holds at
+/// most 1024, each CPU's 128, and the free list what recent frees left).
+const ODEBUG_BURST: usize = 8192;
+
+/// Seed 002's problem, in the kernel's own allocator user: every head
+/// `call_rcu()` queues takes a debug-objects tracking object, and the pool
+/// refills inline only where `can_fill_pool()` allows. Non-RT: always
+/// (under a lockdep wait-type override), so the run is clean. PREEMPT_RT:
+/// only when preemptible, never under a raw spinlock, so the pool runs dry
+/// and the detector switches itself off (`ODEBUG: Out of memory. ODEBUG
+/// disabled`). The negative test `odebug_pool_raw` runs it in a boot of its
+/// own and expects exactly that report on RT and none elsewhere.
+fn odebug_pool_raw() -> Result<Outcome> {
+    let stats = Stats::new()?;
+    let lock = KBox::pin_init(new_raw_spinlock!((), "selftest_odebug_raw"), GFP_KERNEL)?;
+    let cell = RcuPtr::new(None);
+    let mut old = KVVec::with_capacity(ODEBUG_BURST, GFP_KERNEL)?;
+    for i in 0..=ODEBUG_BURST {
+        let new = RcuBox::new(Counted::new(i as u64, &stats), GFP_KERNEL)?;
+        if let Some(o) = cell.swap(Some(new)) {
+            old.push(o, GFP_KERNEL)?;
+        }
+    }
+    let n = old.len();
+    {
+        let _g = lock.lock_irqsave();
+        CallRcu.reclaim_all(&mut old);
+    }
+    drop(cell);
+    rcu::barrier();
+    let freed = stats.freed.load(Relaxed) as usize;
+    Outcome::new(
+        freed == n + 1,
+        format_args!(
+            "{n} objects by call_rcu() under one raw spinlock hold with interrupts off; \
+             {freed} of {} dropped after rcu_barrier()",
+            n + 1
+        ),
+    )
 }

@@ -1,29 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Periodic high-resolution timers whose callback runs in hard interrupt
-//! context, on the `kernel` crate's [`kernel::time::hrtimer`].
+//! context or in softirq context, on the `kernel` crate's
+//! [`kernel::time::hrtimer`].
 //!
 //! C header: [`include/linux/hrtimer.h`](srctree/include/linux/hrtimer.h).
 //!
 //! The stress tests run readers in interrupt context: a timer pinned to the
 //! CPU that starts it ([`RelativePinnedHardMode`], so the callback is a
 //! hardirq on PREEMPT_RT too), re-armed every period while the code given to
-//! [`PeriodicTimer::run_while`] runs, and cancelled (waiting for a running
-//! callback) before that returns.
+//! [`Timer::run_while`] runs, and cancelled (waiting for a running
+//! callback) before that returns. Experiment 2's evidence matrix also needs
+//! softirq context: the same timer in [`RelativePinnedSoftMode`] (run from
+//! the timer softirq; on PREEMPT_RT from its thread). A plain mode would not
+//! do: on RT plain hrtimers expire in softirq, and lockdep treats them so.
 
+use core::marker::PhantomData;
 use kernel::{
     impl_has_hr_timer,
     prelude::*,
     time::{
         hrtimer::{
-            HrTimer, HrTimerCallback, HrTimerCallbackContext, HrTimerRestart,
-            RelativePinnedHardMode, ScopedHrTimerPointer,
+            HrTimer, HrTimerCallback, HrTimerCallbackContext, HrTimerMode, HrTimerRestart,
+            RelativePinnedHardMode, RelativePinnedSoftMode, ScopedHrTimerPointer,
         },
         Delta, Monotonic,
     },
 };
 
-/// A periodic timer calling `F` in hard interrupt context.
+/// A periodic timer calling `F` in the context of mode `M`.
 ///
 /// # Examples
 ///
@@ -33,45 +38,66 @@ use kernel::{
 /// t.as_ref().run_while(|| busy_work()); // ticks every 100 us on this CPU meanwhile
 /// ```
 #[pin_data]
-pub(crate) struct PeriodicTimer<F: Fn() + Send + Sync + 'static> {
+pub(crate) struct Timer<F, M>
+where
+    F: Fn() + Send + Sync + 'static,
+    M: HrTimerMode<Expires = Delta> + 'static,
+{
     #[pin]
     timer: HrTimer<Self>,
     period: Delta,
     f: F,
+    _mode: PhantomData<M>,
 }
 
-impl<F: Fn() + Send + Sync + 'static> PeriodicTimer<F> {
-    /// A stopped timer that will call `f` every `period_ns` nanoseconds.
-    pub(crate) fn new(period_ns: u64, f: F) -> impl PinInit<Self> {
-        pin_init!(Self {
-            timer <- HrTimer::new(),
-            period: Delta::from_nanos(i64::try_from(period_ns).unwrap_or(i64::MAX)),
-            f,
-        })
-    }
+/// A periodic timer whose callback runs in hard interrupt context.
+pub(crate) type PeriodicTimer<F> = Timer<F, RelativePinnedHardMode<Monotonic>>;
 
-    /// Runs `body` with the timer ticking on the current CPU (call it from a
-    /// task bound to the CPU it should tick on); the first tick is one
-    /// period from now. The timer is cancelled before this returns.
-    pub(crate) fn run_while<R>(self: Pin<&Self>, body: impl FnOnce() -> R) -> R {
-        let period = self.period;
-        self.start_scoped(period, body)
-    }
+/// A periodic timer whose callback runs in softirq context.
+pub(crate) type PeriodicSoftTimer<F> = Timer<F, RelativePinnedSoftMode<Monotonic>>;
+
+macro_rules! timer_mode {
+    ($mode:ident) => {
+        impl<F: Fn() + Send + Sync + 'static> Timer<F, $mode<Monotonic>> {
+            /// A stopped timer that will call `f` every `period_ns`
+            /// nanoseconds.
+            pub(crate) fn new(period_ns: u64, f: F) -> impl PinInit<Self> {
+                pin_init!(Self {
+                    timer <- HrTimer::new(),
+                    period: Delta::from_nanos(i64::try_from(period_ns).unwrap_or(i64::MAX)),
+                    f,
+                    _mode: PhantomData,
+                })
+            }
+
+            /// Runs `body` with the timer ticking on the current CPU (call
+            /// it from a task bound to the CPU it should tick on); the first
+            /// tick is one period from now. The timer is cancelled before
+            /// this returns. Sleeps.
+            pub(crate) fn run_while<R>(self: Pin<&Self>, body: impl FnOnce() -> R) -> R {
+                let period = self.period;
+                self.start_scoped(period, body)
+            }
+        }
+
+        impl<F: Fn() + Send + Sync + 'static> HrTimerCallback for Timer<F, $mode<Monotonic>> {
+            type Pointer<'a> = Pin<&'a Self>;
+
+            fn run(this: Pin<&Self>, mut ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
+                (this.f)();
+                ctx.forward_now(this.period);
+                HrTimerRestart::Restart
+            }
+        }
+
+        impl_has_hr_timer! {
+            impl{F: Fn() + Send + Sync + 'static} HasHrTimer<Self> for Timer<F, $mode<Monotonic>> {
+                mode: $mode<Monotonic>,
+                field: self.timer
+            }
+        }
+    };
 }
 
-impl<F: Fn() + Send + Sync + 'static> HrTimerCallback for PeriodicTimer<F> {
-    type Pointer<'a> = Pin<&'a Self>;
-
-    fn run(this: Pin<&Self>, mut ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
-        (this.f)();
-        ctx.forward_now(this.period);
-        HrTimerRestart::Restart
-    }
-}
-
-impl_has_hr_timer! {
-    impl{F: Fn() + Send + Sync + 'static} HasHrTimer<Self> for PeriodicTimer<F> {
-        mode: RelativePinnedHardMode<Monotonic>,
-        field: self.timer
-    }
-}
+timer_mode!(RelativePinnedHardMode);
+timer_mode!(RelativePinnedSoftMode);

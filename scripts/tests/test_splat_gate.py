@@ -144,6 +144,17 @@ class Gate(unittest.TestCase):
         ok, _ = run_gate(results_dir(CLEAN + line), "lockdep-invalid-wait-context")
         self.assertFalse(ok)
 
+    def test_odebug_pool_dry_is_a_report(self):
+        # lib/debugobjects.c:589, printed once when the pool runs dry: the
+        # detector is off from then on, so a run that prints it fails
+        # unless it expected exactly that (negative/odebug_pool_raw.sh).
+        line = "[   12.1] ODEBUG: Out of memory. ODEBUG disabled"
+        self.assertEqual([k for k, _ in splat_gate.find_reports([line])], ["odebug"])
+        ok, out = run_gate(results_dir(CLEAN + line + "\n"))
+        self.assertFalse(ok, out)
+        ok, out = run_gate(results_dir(CLEAN + line + "\n"), "odebug")
+        self.assertTrue(ok, out)
+
     def test_two_expected_kinds(self):
         # PREEMPT_RT: a spinlock_t under a raw_spinlock_t gives both reports.
         both = (HEADERS["lockdep-invalid-wait-context"] + "\n"
