@@ -45,6 +45,9 @@ smp=${SMP:-2}
 mem=${MEM:-2G}
 R=$top/results/check-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$R"
+# The commit the results belong to (the report pairs a run with the checks
+# of the same commit): "-dirty" when the tree had changes.
+git -C "$top" describe --always --dirty --abbrev=12 >"$R/commit" 2>/dev/null || echo unknown >"$R/commit"
 ln -sfn "$(basename "$R")" "$top/results/latest-check"
 
 passed=0 failed=0 skipped=0

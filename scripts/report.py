@@ -517,8 +517,162 @@ def section_host_walk(run):
     return "\n".join(out)
 
 
+# Experiment 2's evidence matrix: models in column order, the contexts and
+# variants in the module's order (rust/experiments/raw_call_rcu/matrix.rs).
+MATRIX_MODELS = (("preempt-lazy", "lazy"), ("preempt", "full"), ("preempt-rt", "rt"))
+MATRIX_CONTEXTS = ("task", "spinlock", "raw_spinlock", "irqs_off", "softirq", "hardirq",
+                   "rcu_callback")
+MATRIX_VARIANTS = ("call_rcu", "raw", "nowait", "override", "runtime_check", "kfree_rcu",
+                   "kfree_rcu_nolock")
+CELL = re.compile(r"^(?:# )*(cell|matrix_fallback) (.*)$")
+
+
+def matrix_rows(text):
+    """The `cell` and `matrix_fallback` rows in a results file or in a
+    kselftest output (where they are diagnostics, `# # cell ...`)."""
+    cells, fallback = [], []
+    for line in text.splitlines():
+        m = CELL.match(line.strip())
+        if m:
+            kv = dict(f.split("=", 1) for f in m.group(2).split() if "=" in f)
+            (cells if m.group(1) == "cell" else fallback).append(kv)
+    return cells, fallback
+
+
+def read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def matrix_checks(run):
+    """Per model, the newest `make check` results of the run's commit
+    (results/check-*/commit equal to results/run-*/commit): its directory,
+    or None."""
+    commit = read(os.path.join(run.path, "commit")).strip()
+    found = {}
+    if not commit or commit == "unknown":
+        return commit, found
+    top = os.path.dirname(os.path.abspath(run.path))
+    checks = sorted((d for d in os.listdir(top) if d.startswith("check-")), reverse=True)
+    for d in checks:
+        path = os.path.join(top, d)
+        if read(os.path.join(path, "commit")).strip() != commit:
+            continue
+        for model, _ in MATRIX_MODELS:
+            out = os.path.join(path, model, "suite", "output.txt")
+            if model not in found and matrix_rows(read(out))[0]:
+                found[model] = path
+    return commit, found
+
+
+def report_cells(check, model):
+    """The matrix's report cells of a check: (variant, context) -> verdict,
+    from the negative tests' gate results (selftests/rcu_lab/negative/
+    matrix_<variant>_<context>.sh)."""
+    out = {}
+    mdir = os.path.join(check, model)
+    if not os.path.isdir(mdir):
+        return out
+    for d in os.listdir(mdir):
+        if not d.startswith("negative-matrix_"):
+            continue
+        rest = d[len("negative-matrix_"):]
+        for v in MATRIX_VARIANTS:
+            if rest.startswith(v + "_") and rest[len(v) + 1:] in MATRIX_CONTEXTS:
+                gate = read(os.path.join(mdir, d, "gate.ktap"))
+                reports = re.findall(r"(?:expected '([^']+)' report|report '([^']+)':)", gate)
+                reports = [a or b for a, b in reports]
+                verdict = "as expected" if "splat-gate: PASS" in gate else "NOT as expected"
+                out[(v, rest[len(v) + 1:])] = (
+                    f"report: {'+'.join(reports) if reports else 'none'}, {verdict}")
+    return out
+
+
+def matrix_table(cells, reports, missing):
+    """Variants x contexts: each cell's outcome (`missing` where there is
+    none), then the contexts' run-time state."""
+    by = {(c.get("variant"), c.get("context")): c for c in cells}
+    rows = []
+    for v in MATRIX_VARIANTS:
+        row = [v]
+        for ctx in MATRIX_CONTEXTS:
+            c = by.get((v, ctx))
+            if c is not None:
+                text = "clean"
+                if c.get("path") not in (None, "-"):
+                    text += f", {c['path']}"
+                if c.get("agree") != "1":
+                    text += " (DISAGREES)"
+            else:
+                text = reports.get((v, ctx), missing)
+            row.append(text)
+        rows.append(row)
+    state = []
+    for key in ("preemptible", "preempt_count", "irqs_disabled", "in_hardirq",
+                "in_serving_softirq"):
+        row = [f"*{key}*"]
+        for ctx in MATRIX_CONTEXTS:
+            vals = sorted({c.get(key) for c in cells if c.get("context") == ctx} - {None})
+            row.append("/".join(vals) if vals else "?")
+        state.append(row)
+    return table(["variant"] + list(MATRIX_CONTEXTS), rows + state)
+
+
+def section_matrix(run):
+    """Experiment 2's evidence matrix: this run's clean cells (its own
+    model), and every model's from `make check` of the same commit."""
+    own = {}
+    for k in run.kernels:
+        cells, fallback = matrix_rows(k.files.get("raw_call_rcu", ""))
+        if cells:
+            own[k.flavour] = (k, cells, fallback)
+    commit, checks = matrix_checks(run)
+    if not own and not checks:
+        return None
+    out = ["## Experiment 2: the evidence matrix (raw_call_rcu)", "",
+           "Each variant handed 32 objects in each context (engines with no page cache, "
+           "8 entries per block). clean: the splat gate saw no report in that boot; alloc: "
+           "block-page misses allocated in the caller's context; fallback: they took the "
+           "object's own rcu_head (call_rcu()). A report cell runs in a boot of its own "
+           "(make check, selftests/rcu_lab/negative/matrix_*.sh), its gate judging the "
+           "exact report expected from the 7.3 source. Expectations: "
+           "Documentation/raw_call_rcu.rst; the rows under the variants give each context "
+           "as the hand-over saw it (values separated by / where cells differed).", ""]
+    for flavour, (k, cells, fallback) in own.items():
+        out += [f"### This run, {k.label()}", "",
+                "Clean cells only (report cells need boots of their own).", "",
+                matrix_table(cells, {}, "-"), ""]
+        for f in fallback:
+            out.append(f"* {f.get('variant')}: {f.get('fallback')} of {f.get('legal_objects')} "
+                       f"objects fell back where allocating was legal "
+                       f"({f.get('fallback_per_mille')} per mille)")
+        out.append("")
+    missing = []
+    for model, name in MATRIX_MODELS:
+        path = checks.get(model)
+        if path is None:
+            missing.append(model)
+            continue
+        cells, fallback = matrix_rows(read(os.path.join(path, model, "suite", "output.txt")))
+        out += [f"### make check, {model} ({name}): {os.path.basename(path)}, commit {commit}",
+                "", matrix_table(cells, report_cells(path, model), "no result"), ""]
+        for f in fallback:
+            out.append(f"* {f.get('variant')}: {f.get('fallback')} of {f.get('legal_objects')} "
+                       f"objects fell back where allocating was legal "
+                       f"({f.get('fallback_per_mille')} per mille)")
+        out.append("")
+    if missing:
+        out.append(f"No `make check` results of commit {commit or 'unknown'} for: "
+                   f"{', '.join(missing)} (`make check PREEMPT_MODELS=all` on this commit "
+                   "fills them in).")
+    return "\n".join(out)
+
+
 SECTIONS = [section_locks, section_readers, section_gp, section_kfree, section_experiments,
-            section_host_walk]
+            section_matrix, section_host_walk]
 
 
 def report(path):

@@ -19,6 +19,9 @@ model_kconf "$model" >/dev/null
 "$here/deps.sh"
 R=$top/results/run-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$R"
+# The commit the results belong to (the report pairs a run with the checks
+# of the same commit): "-dirty" when the tree had changes.
+git -C "$top" describe --always --dirty --abbrev=12 >"$R/commit" 2>/dev/null || echo unknown >"$R/commit"
 ln -sfn "$(basename "$R")" "$top/results/latest-run"
 
 # The module for each kernel: the performance kernel's is built first and

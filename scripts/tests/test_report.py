@@ -203,3 +203,59 @@ class HostWalkSection(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             write_run(d)
             self.assertNotIn("## Host:", report.report(d)[0])
+
+
+def cell(variant, context, agree="1", path="-"):
+    return (f"cell variant={variant} context={context} model=lazy preemptible=0 "
+            f"preempt_count=0x1 irqs_disabled=0 in_hardirq=0 in_serving_softirq=0 "
+            f"objects=32 path={path} agree={agree}")
+
+
+class Matrix(unittest.TestCase):
+    """Experiment 2's evidence matrix: this run's cells, and the checks of
+    the same commit."""
+
+    def setUp(self):
+        self.top = tempfile.mkdtemp()
+        self.run = os.path.join(self.top, "run-1")
+        d = os.path.join(self.run, "debug", "rcu_lab")
+        os.makedirs(d)
+        with open(os.path.join(d, "info"), "w") as f:
+            f.write(INFO.format(ld="on"))
+        with open(os.path.join(d, "raw_call_rcu"), "w") as f:
+            f.write("# rcu_lab raw_call_rcu results\n" + cell("raw", "task", path="fallback")
+                    + "\n" + cell("nowait", "task", agree="0", path="alloc") + "\n"
+                    "matrix_fallback variant=runtime_check model=lazy legal_objects=160 "
+                    "fallback=128 fallback_per_mille=800\n")
+        with open(os.path.join(self.run, "commit"), "w") as f:
+            f.write("abc123\n")
+
+    def check(self, name, commit, gate):
+        c = os.path.join(self.top, name)
+        os.makedirs(os.path.join(c, "preempt-lazy", "suite"))
+        with open(os.path.join(c, "commit"), "w") as f:
+            f.write(commit + "\n")
+        with open(os.path.join(c, "preempt-lazy", "suite", "output.txt"), "w") as f:
+            f.write("# # " + cell("call_rcu", "hardirq") + "\n")
+        n = os.path.join(c, "preempt-lazy", "negative-matrix_nowait_hardirq")
+        os.makedirs(n)
+        with open(os.path.join(n, "gate.ktap"), "w") as f:
+            f.write(gate)
+
+    def test_own_cells_and_disagreement(self):
+        md = report.section_matrix(report.Run(self.run))
+        self.assertIn("| raw | clean, fallback |", md)
+        self.assertIn("| nowait | clean, alloc (DISAGREES) |", md)
+        self.assertIn("128 of 160 objects fell back", md)
+        self.assertIn("for: preempt-lazy, preempt, preempt-rt", md)
+
+    def test_checks_of_the_same_commit_only(self):
+        ok = ("# caught the expected 'lockdep-invalid-wait-context' report:\n"
+              "# splat-gate: PASS (x)\n")
+        self.check("check-2", "abc123", ok)
+        self.check("check-3", "other", "# splat-gate: FAIL (x)\n")
+        md = report.section_matrix(report.Run(self.run))
+        self.assertIn("make check, preempt-lazy (lazy): check-2, commit abc123", md)
+        self.assertIn("report: lockdep-invalid-wait-context, as expected", md)
+        self.assertNotIn("check-3", md)
+        self.assertIn("for: preempt, preempt-rt", md)
