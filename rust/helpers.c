@@ -10,7 +10,9 @@
 #include <linux/fs.h>
 #include <linux/gfp.h>
 #include <linux/hrtimer.h>
+#include <linux/irq_work.h>
 #include <linux/irqflags.h>
+#include <linux/llist.h>
 #include <linux/kthread.h>
 #include <linux/lockdep.h>
 #include <linux/mm.h>
@@ -464,6 +466,38 @@ void rcu_lab_context_state(struct rcu_lab_context_state *s)
 	s->in_hardirq = in_hardirq();
 	s->in_serving_softirq = in_serving_softirq();
 	s->preempt_count = preempt_count();
+}
+
+static void rcu_lab_irq_defer_fn(struct irq_work *w)
+{
+	struct rcu_lab_irq_defer *d = container_of(w, struct rcu_lab_irq_defer, work);
+	struct llist_node *first = llist_del_all(&d->list);
+
+	if (first)
+		d->fn(d->data, llist_reverse_order(first));
+}
+
+void rcu_lab_irq_defer_init(struct rcu_lab_irq_defer *d,
+			    void (*fn)(void *data, struct llist_node *first),
+			    void *data)
+{
+	init_irq_work(&d->work, rcu_lab_irq_defer_fn);
+	init_llist_head(&d->list);
+	d->fn = fn;
+	d->data = data;
+}
+
+RCU_LAB_HOT void rcu_lab_irq_defer_add(struct rcu_lab_irq_defer *d,
+				       struct llist_node *node)
+{
+	if (llist_add(node, &d->list))
+		irq_work_queue(&d->work);
+}
+
+struct llist_node *rcu_lab_irq_defer_flush(struct rcu_lab_irq_defer *d)
+{
+	irq_work_sync(&d->work);
+	return llist_reverse_order(llist_del_all(&d->list));
 }
 
 /* rcu_lab_kick flags: a timer of that kind is armed; kicks are over. */

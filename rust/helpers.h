@@ -13,6 +13,8 @@
 #define RCU_LAB_HELPERS_H
 
 #include <linux/hrtimer_types.h>
+#include <linux/irq_work_types.h>
+#include <linux/llist.h>
 #include <linux/spinlock_types.h>
 #include <linux/types.h>
 #include <linux/workqueue_types.h>
@@ -234,6 +236,30 @@ void rcu_lab_kick_init(struct rcu_lab_kick *k, void (*fn)(void *data),
 void rcu_lab_kick_now(struct rcu_lab_kick *k);
 void rcu_lab_kick_later(struct rcu_lab_kick *k, u64 delay_ns);
 void rcu_lab_kick_stop(struct rcu_lab_kick *k);
+
+/*
+ * Objects handed over from any context but NMI and passed on later from an
+ * irq_work, as 7.3's kfree_rcu_nolock() defers (mm/slub.c:6108-6121,
+ * 6421-6500): rcu_lab_irq_defer_add() pushes a node on a lock-free list and
+ * queues the irq_work (IRQ_WORK_INIT: hard interrupt on non-RT, the
+ * irq_work/N thread on PREEMPT_RT) when the list was empty; the irq_work
+ * takes the whole list and calls fn(data, first) with the nodes in the
+ * order they were added.  rcu_lab_irq_defer_flush() waits for a pending or
+ * running irq_work (irq_work_sync(); sleeps on RT) and returns what is left
+ * on the list, in order (NULL if nothing).
+ */
+struct rcu_lab_irq_defer {
+	struct irq_work work;
+	struct llist_head list;
+	void (*fn)(void *data, struct llist_node *first);
+	void *data;
+};
+
+void rcu_lab_irq_defer_init(struct rcu_lab_irq_defer *d,
+			    void (*fn)(void *data, struct llist_node *first),
+			    void *data);
+void rcu_lab_irq_defer_add(struct rcu_lab_irq_defer *d, struct llist_node *node);
+struct llist_node *rcu_lab_irq_defer_flush(struct rcu_lab_irq_defer *d);
 
 /*
  * A shrinker (include/linux/shrinker.h) named "rcu_lab-<name>" whose

@@ -29,10 +29,12 @@ use crate::helpers;
 use kernel::{bindings, prelude::*};
 
 pub(crate) mod batch;
+mod irq_defer;
 mod poll;
 mod ptr;
 mod retired;
 
+pub(crate) use irq_defer::IrqDeferred;
 pub(crate) use kernel::sync::rcu::{read_lock, Guard};
 pub(crate) use poll::GpState;
 pub(crate) use ptr::{RcuBox, RcuPtr};

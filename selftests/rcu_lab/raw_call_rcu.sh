@@ -42,10 +42,10 @@ quick_run() {
 }
 rcu_lab_test "experiment: quick run, every variant reported, every object dropped once" quick_run
 
-# 7 variants x 7 contexts, less the report cells of this model.
+# 8 variants x 7 contexts, less the report cells of this model.
 matrix_run() {
-	local want=47 bad
-	uname -v | grep -q PREEMPT_RT && want=46
+	local want=54 bad
+	uname -v | grep -q PREEMPT_RT && want=53
 	echo reset >"$E/params" && echo "$MATRIX" >"$E/params" || return 1
 	echo 1 >"$E/run" || { ktap_print_msg "run failed"; return 1; }
 	grep -E '^(cell|matrix_fallback) ' "$E/results" | while read -r line; do

@@ -29,7 +29,7 @@ use crate::{
     rcu::{
         self,
         batch::{Batch, Config, Inline, Stats, Typed, ZoneProbe},
-        RcuBox, RcuPtr, Retired,
+        IrqDeferred, RcuBox, RcuPtr, Retired,
     },
     reclaim::{CallRcu, KfreeRcuNolock, KvfreeRcu, Reclaim},
     sync::{RawSpinLock, SpinLock},
@@ -123,6 +123,9 @@ pub(crate) enum Way {
     CallRcu,
     /// A typed engine with this inline policy.
     Engine(Inline),
+    /// An `irq_work` that passes the objects on to a `runtime_check`
+    /// engine later ([`IrqDeferred`]).
+    Deferred,
     /// The kernel's `kfree_rcu()` (two arguments), objects without `Drop`.
     KfreeRcu,
     /// The kernel's `kfree_rcu_nolock()`, objects without `Drop`.
@@ -136,6 +139,7 @@ pub(crate) const VARIANTS: &[(&str, Way)] = &[
     ("nowait", Way::Engine(Inline::Nowait)),
     ("override", Way::Engine(Inline::Override)),
     ("runtime_check", Way::Engine(Inline::RuntimeCheck)),
+    ("deferred", Way::Deferred),
     ("kfree_rcu", Way::KfreeRcu),
     ("kfree_rcu_nolock", Way::KfreeRcuNolock),
 ];
@@ -155,7 +159,8 @@ const POLICIES: [Inline; 4] = [
 /// interrupt; on RT it is a sleeping lock, which `rtlock_might_resched()`
 /// also reports with interrupts off. The other variants never allocate
 /// where lockdep would see it: `override` under its wait-type override (or
-/// not at all on RT), `runtime_check` only when preemptible, `raw` never,
+/// not at all on RT), `runtime_check` only when preemptible (`deferred`
+/// calls it from its `irq_work`), `raw` never,
 /// and the kernel's three only with raw locks (`kfree_rcu()` skips sheaves
 /// on RT, and its sheaf path uses the same override elsewhere).
 pub(crate) fn expected_report(way: Way, ctx: Context, rt: bool) -> &'static str {
@@ -180,6 +185,9 @@ pub(crate) fn expected_alloc(way: Way, ctx: Context, rt: bool) -> Option<bool> {
         Way::Engine(Inline::Nowait) | Way::Engine(Inline::Atomic) => Some(true),
         Way::Engine(Inline::Override) => Some(!rt || ctx.preemptible(rt)),
         Way::Engine(Inline::RuntimeCheck) => Some(ctx.preemptible(rt)),
+        // The `runtime_check` engine, called from the `irq_work`: hard
+        // interrupt on non-RT, the preemptible `irq_work/N` thread on RT.
+        Way::Deferred => Some(rt),
         Way::CallRcu | Way::KfreeRcu | Way::KfreeRcuNolock => None,
     }
 }
@@ -199,6 +207,8 @@ struct Bare {
 struct Shared {
     /// The matrix's engines, by [`POLICIES`] index.
     engines: KVec<Batch<'static, Typed<Obj>>>,
+    /// `deferred`: an `irq_work` in front of a `runtime_check` engine.
+    deferred: Pin<KBox<IrqDeferred<Obj, Batch<'static, Typed<Obj>>>>>,
     /// Objects waiting to be handed over, taken one at a time (the lock is
     /// released before each hand-over, so it does not change the context).
     objs: Pin<KBox<RawSpinLock<KVVec<Retired<Obj>>>>>,
@@ -218,19 +228,22 @@ struct Shared {
 
 impl Shared {
     fn new(probe: Option<ZoneProbe>, entries: usize) -> Result<Arc<Self>> {
+        let cfg = |inline| Config {
+            inline,
+            cache_pages: 0,
+            block_entries: entries,
+            ..Config::default()
+        };
         let mut engines = KVec::with_capacity(POLICIES.len(), GFP_KERNEL)?;
         for inline in POLICIES {
-            let cfg = Config {
-                inline,
-                cache_pages: 0,
-                block_entries: entries,
-                ..Config::default()
-            };
-            engines.push(Batch::new(c"raw_call_rcu_matrix", cfg)?, GFP_KERNEL)?;
+            engines.push(Batch::new(c"raw_call_rcu_matrix", cfg(inline))?, GFP_KERNEL)?;
         }
+        let target = Batch::new(c"raw_call_rcu_matrix", cfg(Inline::RuntimeCheck))?;
+        let deferred = KBox::pin_init(IrqDeferred::new(target), GFP_KERNEL)?;
         Ok(Arc::new(
             Shared {
                 engines,
+                deferred,
                 objs: KBox::pin_init(new_raw_spinlock!(KVVec::new(), "matrix_objs"), GFP_KERNEL)?,
                 bare: KBox::pin_init(new_raw_spinlock!(KVVec::new(), "matrix_bare"), GFP_KERNEL)?,
                 spin: KBox::pin_init(new_spinlock!((), "matrix_spinlock"), GFP_KERNEL)?,
@@ -244,11 +257,16 @@ impl Shared {
         )?)
     }
 
-    fn engine(&self, policy: Inline) -> Option<&Batch<'static, Typed<Obj>>> {
-        POLICIES
-            .iter()
-            .position(|p| *p == policy)
-            .map(|i| &self.engines[i])
+    /// The engine `way` ends in, if any.
+    fn engine(&self, way: Way) -> Option<&Batch<'static, Typed<Obj>>> {
+        match way {
+            Way::Engine(policy) => POLICIES
+                .iter()
+                .position(|p| *p == policy)
+                .map(|i| &self.engines[i]),
+            Way::Deferred => Some(self.deferred.target()),
+            Way::CallRcu | Way::KfreeRcu | Way::KfreeRcuNolock => None,
+        }
     }
 
     /// Hands the waiting objects to `way`, one at a time. Runs in the
@@ -262,11 +280,12 @@ impl Shared {
             .map_or(usize::MAX, |p| p.pcp_pages() + PROVOKE_MARGIN);
         match way {
             Way::CallRcu => hand_over(&self.objs, limit, |o| CallRcu.reclaim(o)),
-            Way::Engine(p) => {
-                if let Some(e) = self.engine(p) {
+            Way::Engine(_) => {
+                if let Some(e) = self.engine(way) {
                     hand_over(&self.objs, limit, |o| e.reclaim(o))
                 }
             }
+            Way::Deferred => hand_over(&self.objs, limit, |o| self.deferred.reclaim(o)),
             Way::KfreeRcu => hand_over(&self.bare, limit, |o| KvfreeRcu.reclaim(o)),
             Way::KfreeRcuNolock => hand_over(&self.bare, limit, |o| KfreeRcuNolock.reclaim(o)),
         }
@@ -397,7 +416,7 @@ impl CellResult {
             Some(true)
         } else if s.inline_declined > 0 && s.inline_allocated == 0 {
             Some(false)
-        } else if matches!(self.way, Way::Engine(Inline::Never)) && s.emergency > 0 {
+        } else if self.way == Way::Engine(Inline::Never) && s.emergency > 0 {
             Some(false)
         } else {
             None
@@ -447,10 +466,7 @@ fn cell(shared: &Arc<Shared>, ctx: Context, way: Way, n: usize) -> Result<CellRe
             drop(old);
         }
     }
-    let engine = match way {
-        Way::Engine(p) => shared.engine(p),
-        _ => None,
-    };
+    let engine = shared.engine(way);
     let before = engine.map(|e| e.stats());
     let dropped0 = DROPPED.load(Relaxed);
     *shared.seen.lock_irqsave() = None;
@@ -464,6 +480,9 @@ fn cell(shared: &Arc<Shared>, ctx: Context, way: Way, n: usize) -> Result<CellRe
     let dropped_left = left_objs.len();
     drop(left_objs);
     drop(left_bare);
+    if way == Way::Deferred {
+        shared.deferred.flush();
+    }
     if let Some(e) = engine {
         e.barrier();
     }
