@@ -22,7 +22,10 @@
 //!   a raw spinlock lockdep reports it (the evidence matrix's cell);
 //! * `override`: batched (typed), `can_fill_pool()`'s policy;
 //! * `runtime_check`: batched (typed), `GFP_NOWAIT` only when
-//!   `preemptible()`.
+//!   `preemptible()`;
+//! * `deferred`: an llist and an `irq_work` ([`IrqDeferred`]) pass the
+//!   objects on to a `runtime_check` engine later: from hard interrupt on
+//!   lazy and full kernels, from the preemptible `irq_work/N` thread on RT.
 //!
 //! Every batched variant has its own engine, living as long as the module
 //! (warm). After the rounds, with `matrix=1`, the run adds the evidence
@@ -38,7 +41,7 @@ use crate::{
     rcu::{
         self,
         batch::{Batch, Callbacks, Config, Inline, Stats, Typed, BLOCK_ENTRIES},
-        RcuBox, RcuPtr, Retired,
+        IrqDeferred, RcuBox, RcuPtr, Retired,
     },
     reclaim::{CallRcu, Reclaim},
     sync::RawSpinLock,
@@ -54,7 +57,7 @@ params! {
         objects: 1..=100_000 = 2000, "objects per loop and thread";
         loops: 2..=10_000 = 8, "loops per thread: odd ones in task context, even ones under a raw spinlock";
         rounds: 1..=50 = 3, "rounds over all variants, in rotating order; results are medians";
-        variants: 1..=63 = 63, "bit mask: 1 call_rcu, 2 raw_typed, 4 raw_pairs, 8 nowait, 16 override, 32 runtime_check";
+        variants: 1..=127 = 127, "bit mask: 1 call_rcu, 2 raw_typed, 4 raw_pairs, 8 nowait, 16 override, 32 runtime_check, 64 deferred";
         cache_pages: 0..=1024 = 5, "batched: empty block pages kept per CPU (kernel: rcu_min_cached_objs 5)";
         idle: 0..=1 = 1, "1: measure grace periods over an idle interval of the same length";
         matrix: 0..=1 = 1, "1: then run the evidence matrix's clean cells on this model";
@@ -85,6 +88,9 @@ enum Way {
     /// An engine of [`Engines::typed`], by index.
     Typed(usize),
     Pairs,
+    /// [`Engines::deferred`]: an `irq_work` in front of a `runtime_check`
+    /// engine.
+    Deferred,
 }
 
 /// The variants, in the bit order of the `variants` parameter.
@@ -113,6 +119,10 @@ const VARIANTS: &[Variant<Way>] = &[
         name: "runtime_check",
         v: Way::Typed(3),
     },
+    Variant {
+        name: "deferred",
+        v: Way::Deferred,
+    },
 ];
 
 /// The inline policy of each typed engine, by index.
@@ -127,6 +137,59 @@ const TYPED: [Inline; 4] = [
 pub(crate) struct Engines {
     typed: KVec<Batch<'static, Typed<Obj>>>,
     pairs: Batch<'static, Callbacks>,
+    deferred: Pin<KBox<IrqDeferred<Obj, Batch<'static, Typed<Obj>>>>>,
+}
+
+/// What the run does with a variant's engine, whatever its contents.
+trait Warm {
+    fn counters(&self) -> Stats;
+    /// Tunes the engine to the run's parameters, fills its caches and
+    /// restarts its peak. Sleeps.
+    fn reset(&self, p: &Params);
+    /// Waits until every object handed over so far was dropped, but for
+    /// the emergency path's (`rcu_barrier()`). Sleeps.
+    fn drain_all(&self);
+}
+
+impl<C: rcu::batch::Contents> Warm for Batch<'static, C> {
+    fn counters(&self) -> Stats {
+        self.stats()
+    }
+
+    fn reset(&self, p: &Params) {
+        self.tune(p.cache_pages as usize, Config::default().drain_delay_ns);
+        self.fill_caches();
+        self.reset_peak();
+    }
+
+    fn drain_all(&self) {
+        self.barrier()
+    }
+}
+
+impl Engines {
+    /// The engine `way` ends in (`None` for the kernel's `call_rcu()`).
+    fn engine(&self, way: Way) -> Option<&dyn Warm> {
+        match way {
+            Way::CallRcu => None,
+            Way::Typed(i) => Some(&self.typed[i]),
+            Way::Pairs => Some(&self.pairs),
+            Way::Deferred => Some(self.deferred.target()),
+        }
+    }
+
+    /// Waits until every object handed to `way` so far was dropped: the
+    /// deferral's flush, the engine's barrier, then `rcu_barrier()` (for
+    /// `call_rcu()` and the emergency paths). Sleeps.
+    fn barrier(&self, way: Way) {
+        if way == Way::Deferred {
+            self.deferred.flush();
+        }
+        if let Some(e) = self.engine(way) {
+            e.drain_all();
+        }
+        rcu::barrier();
+    }
 }
 
 /// What one variant run measured.
@@ -212,6 +275,7 @@ impl Load<'_> {
             Way::CallRcu => CallRcu.reclaim_all(objs),
             Way::Typed(i) => self.engines.typed[i].reclaim_all(objs),
             Way::Pairs => self.engines.pairs.reclaim_all(objs),
+            Way::Deferred => self.engines.deferred.reclaim_all(objs),
         }
     }
 
@@ -312,16 +376,11 @@ fn measure(ctl: &Control, engines: &Engines, way: Way, p: &Params) -> Result<Mea
         new_raw_spinlock!((), "rcu_lab_raw_call_rcu_caller"),
         GFP_KERNEL,
     )?;
-    let engine_stats = || match way {
-        Way::CallRcu => None,
-        Way::Typed(i) => Some(engines.typed[i].stats()),
-        Way::Pairs => Some(engines.pairs.stats()),
-    };
+    let engine = engines.engine(way);
+    let engine_stats = || engine.map(|e| e.counters());
     let before = engine_stats();
-    match way {
-        Way::CallRcu => {}
-        Way::Typed(i) => reset(&engines.typed[i], p),
-        Way::Pairs => reset(&engines.pairs, p),
+    if let Some(e) = engine {
+        e.reset(p);
     }
     let dropped0 = DROPPED.load(Relaxed);
     let load = Load {
@@ -340,14 +399,8 @@ fn measure(ctl: &Control, engines: &Engines, way: Way, p: &Params) -> Result<Mea
     let t0 = Instant::now();
     let r = ctl.threads(c"raw_call_rcu", p.threads as usize, &|_| load.thread());
     // Every object handed over is dropped before the run ends, stopped or
-    // not: the engines' barriers, then `rcu_barrier()` for `call_rcu()`
-    // (and the load threads' last objects).
-    match way {
-        Way::CallRcu => {}
-        Way::Typed(i) => engines.typed[i].barrier(),
-        Way::Pairs => engines.pairs.barrier(),
-    }
-    rcu::barrier();
+    // not (the load threads' last objects too).
+    engines.barrier(way);
     let reclaim_us = t0.elapsed_us();
     let (gps, _) = gp0.elapsed();
     r?;
@@ -390,14 +443,6 @@ fn measure(ctl: &Control, engines: &Engines, way: Way, p: &Params) -> Result<Mea
     Ok(m)
 }
 
-/// Tunes a warm engine to the run's parameters, fills its caches and
-/// restarts its peak. Sleeps.
-fn reset<C: rcu::batch::Contents>(e: &Batch<'static, C>, p: &Params) {
-    e.tune(p.cache_pages as usize, Config::default().drain_delay_ns);
-    e.fill_caches();
-    e.reset_peak();
-}
-
 impl Spec for RawCallRcu {
     const NAME: &'static CStr = c"raw_call_rcu";
     type Params = Params;
@@ -413,9 +458,17 @@ impl Spec for RawCallRcu {
             };
             typed.push(Batch::new(c"raw_call_rcu", cfg)?, GFP_KERNEL)?;
         }
+        let target = Batch::new(
+            c"raw_call_rcu_deferred",
+            Config {
+                inline: Inline::RuntimeCheck,
+                ..Config::default()
+            },
+        )?;
         Ok(Engines {
             typed,
             pairs: Batch::new(c"raw_call_rcu_pairs", Config::default())?,
+            deferred: KBox::pin_init(IrqDeferred::new(target), GFP_KERNEL)?,
         })
     }
 

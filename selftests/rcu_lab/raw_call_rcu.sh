@@ -5,7 +5,7 @@
 # /sys/kernel/debug/rcu_lab/raw_call_rcu/ (Documentation/raw_call_rcu.rst).
 #
 # * A quick run: a median row for every variant (call_rcu, raw_typed,
-#   raw_pairs, nowait, override, runtime_check), with hand-over times in
+#   raw_pairs, nowait, override, runtime_check, deferred), with hand-over times in
 #   task context and under a raw spinlock (nowait: none under the lock);
 #   the run itself fails with EIO unless every object was dropped exactly
 #   once by its end, and the splat gate sees any lockdep report.
@@ -33,7 +33,7 @@ rcu_lab_test "insmod rcu_lab" rcu_lab_load
 quick_run() {
 	echo reset >"$E/params" && echo "$QUICK" >"$E/params" || return 1
 	echo 1 >"$E/run" || { ktap_print_msg "run failed"; return 1; }
-	for v in call_rcu raw_typed raw_pairs nowait override runtime_check; do
+	for v in call_rcu raw_typed raw_pairs nowait override runtime_check deferred; do
 		grep -q "^median variant=$v .*enqueue_task_ns_per_obj=[0-9]" "$E/results" ||
 			{ ktap_print_msg "no median row for $v"; return 1; }
 	done
@@ -60,6 +60,6 @@ rcu_lab_test "matrix: every clean cell of this model as expected" matrix_run
 
 refused() { ! echo "$1" >"$E/params" 2>/dev/null; }
 rcu_lab_test "params: one loop refused (needs a task and a raw-lock loop)" refused "loops=1"
-rcu_lab_test "params: unknown variant bit refused" refused "variants=64"
+rcu_lab_test "params: unknown variant bit refused" refused "variants=128"
 rcu_lab_test "rmmod rcu_lab" rcu_lab_unload
 ktap_finished
