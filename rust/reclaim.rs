@@ -17,6 +17,8 @@
 //! | [`KfreeRcuNolock`]           | no     | `kfree_call_rcu_nolock()`         |
 //! | [`HazptrSynchronize`]        | yes    | rcu_lab's hazard-pointer scan     |
 //! | [`crate::rcu::batch::Scope`] | no     | rcu_lab's batching engine         |
+//! | `Batch<Callbacks>`, `Batch<Typed<T>>` | no | the engine, dropping objects |
+//! | [`crate::rcu::IrqDeferred`]  | no     | an `irq_work` passes them on later |
 //!
 //! The strategies that wait also implement [`Wait`], which hands the memory
 //! back instead of freeing it (the update-side benchmark reuses it).
