@@ -4,7 +4,10 @@
 //! [`kernel::time::Instant`] (`ktime_get()`), in plain nanoseconds; and
 //! rcu_lab's periodic hard-interrupt timer ([`hrtimer`]).
 
-use kernel::time::{self, Monotonic};
+use kernel::{
+    bindings,
+    time::{self, Monotonic},
+};
 
 pub(crate) mod hrtimer;
 
@@ -28,4 +31,12 @@ impl Instant {
     pub(crate) fn elapsed_us(self) -> u64 {
         self.elapsed_ns() / 1000
     }
+}
+
+/// The monotonic clock (`ktime_get()`) in nanoseconds since boot, for
+/// timestamps kept in atomics. Any context but NMI.
+pub(crate) fn monotonic_ns() -> u64 {
+    // SAFETY: `ktime_get()` has no preconditions outside NMI context.
+    let ns = unsafe { bindings::ktime_get() };
+    u64::try_from(ns).unwrap_or(0)
 }

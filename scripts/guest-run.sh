@@ -81,11 +81,14 @@ echo "==> the kernel's refscale (lock, lock-irq, rcu, preempt), same boot"
 # pages per CPU instead of the kernel's 5: how much of its cost is a cold
 # cache's emergency path. Experiment 2's costs (raw_call_rcu): one round on
 # the debug kernel, five on the performance kernel; its evidence matrix's
-# clean cells on the debug kernel only (lockdep judges them there).
+# clean cells on the debug kernel only (lockdep judges them there); and a
+# flood from one CPU on the performance kernel (fallback fraction and peak
+# block pages when one thread hands over 20000 objects at once).
 EXPERIMENTS="
 kfree_batching          kfree_batching threads=2,objects=2000,loops=8,size=32,rounds=3 threads=2,objects=2000,loops=8,size=32,rounds=7
 kfree_batching-cache32  kfree_batching -                                                variants=1,cache_pages=32,rounds=7
 raw_call_rcu            raw_call_rcu   threads=2,objects=1000,loops=4,rounds=1,matrix=1     threads=2,objects=2000,loops=8,rounds=5,matrix=0
+raw_call_rcu-flood      raw_call_rcu   -                                                threads=1,objects=20000,loops=2,rounds=3,idle=0,matrix=0
 "
 if grep -q "^lockdep: on" "$D/info"; then kernel=debug rounds=3; else kernel=perf rounds=7; fi
 

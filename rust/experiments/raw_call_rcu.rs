@@ -46,10 +46,10 @@ use crate::{
     reclaim::{CallRcu, Reclaim},
     sync::RawSpinLock,
     system, task,
-    time::Instant,
+    time::{self, Instant},
 };
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use kernel::{page::PAGE_SIZE, prelude::*, str::CString};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use kernel::{cpu::CpuId, page::PAGE_SIZE, prelude::*, str::CString};
 
 params! {
     pub(crate) struct Params {
@@ -78,6 +78,67 @@ static DROPPED: AtomicU64 = AtomicU64::new(0);
 impl Drop for Obj {
     fn drop(&mut self) {
         DROPPED.fetch_add(1, Relaxed);
+        if GAPS.on.load(Relaxed) {
+            GAPS.record();
+        }
+    }
+}
+
+/// The invocation cost per callback, measured in the guest without the 4 ms
+/// tick: each drop reads the monotonic clock, and the gap since the
+/// previous drop on the same CPU is one callback's cost (the walk's step,
+/// the drop, and whatever the shape does per object: `call_rcu()` frees
+/// each object in its callback, the typed block frees its objects with one
+/// `kfree_bulk()` after the loop, which lands in the gap after it). A grace
+/// period lies between two batches, so only gaps below [`GAP_MAX_NS`] count.
+struct Gaps {
+    on: AtomicBool,
+    /// Per CPU (modulo [`GAP_CPUS`]), the last drop's time; 0: none yet.
+    last: [AtomicU64; GAP_CPUS],
+    sum: AtomicU64,
+    count: AtomicU64,
+}
+
+/// CPUs with a slot of their own; more share slots (and lose some gaps).
+const GAP_CPUS: usize = 64;
+/// Longest gap taken as inside one batch of callbacks.
+const GAP_MAX_NS: u64 = 100_000;
+
+static GAPS: Gaps = Gaps {
+    on: AtomicBool::new(false),
+    last: [const { AtomicU64::new(0) }; GAP_CPUS],
+    sum: AtomicU64::new(0),
+    count: AtomicU64::new(0),
+};
+
+impl Gaps {
+    /// Called by each drop while on. Any context.
+    fn record(&self) {
+        let now = time::monotonic_ns();
+        let cpu = CpuId::current().as_u32() as usize % GAP_CPUS;
+        let prev = self.last[cpu].swap(now, Relaxed);
+        let gap = now.wrapping_sub(prev);
+        if prev != 0 && gap <= GAP_MAX_NS {
+            self.sum.fetch_add(gap, Relaxed);
+            self.count.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Starts recording from nothing.
+    fn start(&self) {
+        for l in &self.last {
+            l.store(0, Relaxed);
+        }
+        self.sum.store(0, Relaxed);
+        self.count.store(0, Relaxed);
+        self.on.store(true, Relaxed);
+    }
+
+    /// Stops recording; returns the mean gap and the gaps counted.
+    fn stop(&self) -> (Option<u64>, u64) {
+        self.on.store(false, Relaxed);
+        let n = self.count.load(Relaxed);
+        ((n > 0).then(|| self.sum.load(Relaxed) / n), n)
     }
 }
 
@@ -210,6 +271,10 @@ struct Measured {
     idle_gps: Option<u64>,
     /// Engine counters over the run (none for `call_rcu`).
     stats: Option<Stats>,
+    /// Mean gap between consecutive drops on one CPU ([`Gaps`]), and how
+    /// many gaps it averages.
+    invoke_ns: Option<u64>,
+    invoke_gaps: u64,
 }
 
 type F = Field<Measured>;
@@ -225,6 +290,8 @@ const FIELDS: &[Field<Measured>] = &[
     })
     .summary("ns/obj under a raw spinlock,"),
     F::value("reclaim_us", |m| Some(m.reclaim_us)),
+    F::value("invoke_ns_per_cb", |m| m.invoke_ns).summary("ns per callback invoked,"),
+    F::value("invoke_gaps", |m| Some(m.invoke_gaps)),
     F::count("gps", |m| m.gps, |m| m.idle_gps).summary("net GPs"),
     F::value("callbacks_per_gp", |m| {
         m.idle_gps
@@ -397,10 +464,12 @@ fn measure(ctl: &Control, engines: &Engines, way: Way, p: &Params) -> Result<Mea
     };
     let gp0 = rcu::GpSeq::now();
     let t0 = Instant::now();
+    GAPS.start();
     let r = ctl.threads(c"raw_call_rcu", p.threads as usize, &|_| load.thread());
     // Every object handed over is dropped before the run ends, stopped or
     // not (the load threads' last objects too).
     engines.barrier(way);
+    let (invoke_ns, invoke_gaps) = GAPS.stop();
     let reclaim_us = t0.elapsed_us();
     let (gps, _) = gp0.elapsed();
     r?;
@@ -434,6 +503,8 @@ fn measure(ctl: &Control, engines: &Engines, way: Way, p: &Params) -> Result<Mea
         gps,
         idle_gps: None,
         stats,
+        invoke_ns,
+        invoke_gaps,
     };
     if p.idle == 1 {
         let g = rcu::GpSeq::now();
@@ -499,7 +570,10 @@ impl Spec for RawCallRcu {
              barrier, then rcu_barrier); gps over reclaim_us, idle_gps over an idle interval \
              as long; callbacks_per_gp: objects / net gps; fallback: objects through the \
              emergency call_rcu(); inline_*: pages allocated or declined in the caller's \
-             context; block_pages: the engine's peak"
+             context; block_pages: the engine's peak; invoke_ns_per_cb: the mean gap between \
+             consecutive drops on one CPU (ktime_get() in each drop; gaps under 100 us, as a \
+             grace period separates batches; a typed block's kfree_bulk() falls in the gap \
+             after its loop), invoke_gaps: how many"
         ))?;
         run.plot(
             "enqueue_task_ns_per_obj",

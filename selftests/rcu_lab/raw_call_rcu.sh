@@ -6,7 +6,8 @@
 #
 # * A quick run: a median row for every variant (call_rcu, raw_typed,
 #   raw_pairs, nowait, override, runtime_check, deferred), with hand-over times in
-#   task context and under a raw spinlock (nowait: none under the lock);
+#   task context and under a raw spinlock (nowait: none under the lock),
+#   and the invocation cost per callback of call_rcu and raw_typed;
 #   the run itself fails with EIO unless every object was dropped exactly
 #   once by its end, and the splat gate sees any lockdep report.
 # * The evidence matrix's clean cells on this model (matrix=1): a cell row
@@ -36,6 +37,10 @@ quick_run() {
 	for v in call_rcu raw_typed raw_pairs nowait override runtime_check deferred; do
 		grep -q "^median variant=$v .*enqueue_task_ns_per_obj=[0-9]" "$E/results" ||
 			{ ktap_print_msg "no median row for $v"; return 1; }
+	done
+	for v in call_rcu raw_typed; do
+		grep -q "^median variant=$v .*invoke_ns_per_cb=[0-9]" "$E/results" ||
+			{ ktap_print_msg "no invocation cost for $v"; return 1; }
 	done
 	grep -q "^median variant=raw_typed .*enqueue_raw_ns_per_obj=[0-9]" "$E/results" &&
 		grep -q "^median variant=nowait .*enqueue_raw_ns_per_obj=- " "$E/results"
