@@ -57,6 +57,13 @@ pub(super) const CASES: &[Case] = &[
         run: alloc_fail,
     },
     Case {
+        name: "batch_callbacks_alloc_fail",
+        negative: false,
+        about: "callback engines (pairs, typed) with failslab armed on their block caches: \
+                every object still dropped once, via call_rcu",
+        run: callbacks_alloc_fail,
+    },
+    Case {
         name: "batch_callbacks_pairs",
         negative: false,
         about: "batched call_rcu, (rcu_head, callback) blocks: each object dropped once by barrier",
@@ -334,6 +341,53 @@ fn alloc_fail() -> Result<Outcome> {
             "{} objects with every block allocation failing: {} by call_rcu, {} in blocks, {} \
              refills failed, {} block pages live at the end",
             N, s.emergency, s.freed_in_blocks, s.refill_failures, s.pages_live
+        ),
+    )
+}
+
+/// A callback engine of shape `C` whose block allocations all fail
+/// (failslab armed on its block cache by `kfree_batching.sh`): its
+/// objects, handed over in task context, must each be dropped once, all
+/// through the emergency `call_rcu()`. Returns (objects, engine counts,
+/// drops).
+fn callbacks_failing<C: Contents>() -> Result<(usize, BatchStats, usize)>
+where
+    Batch<'static, C>: Reclaim<Retired<Counted>>,
+{
+    let n = 2 * BLOCK_ENTRIES;
+    let stats = Stats::new()?;
+    let batch = Batch::<C>::new(c"callbacks_alloc_fail", Config::default())?;
+    batch.block_cache().set_attr(c"failslab", 1)?;
+    // Cached pages from before failslab applied go back; refills now fail.
+    batch.scan(usize::MAX);
+    batch.fill_caches();
+    let cell = RcuPtr::new(None);
+    for i in 0..n {
+        let new = RcuBox::new(Counted::new(i as u64, &stats), GFP_KERNEL)?;
+        if let Some(o) = cell.swap(Some(new)) {
+            batch.reclaim(o);
+        }
+    }
+    if let Some(o) = cell.swap(None) {
+        batch.reclaim(o);
+    }
+    batch.barrier();
+    let s = batch.stats();
+    batch.block_cache().set_attr(c"failslab", 0)?;
+    Ok((n, s, stats.freed.load(Relaxed) as usize))
+}
+
+fn callbacks_alloc_fail() -> Result<Outcome> {
+    let (n, p, dp) = callbacks_failing::<Callbacks>()?;
+    let (_, t, dt) = callbacks_failing::<Typed<Counted>>()?;
+    let ok = |s: &BatchStats, d: usize| d == n && s.emergency == n && s.refill_failures > 0;
+    Outcome::new(
+        ok(&p, dp) && ok(&t, dt),
+        format_args!(
+            "{n} objects each, every block allocation failing: pairs {dp} dropped ({} by \
+             call_rcu, {} refills failed), typed {dt} dropped ({} by call_rcu, {} refills \
+             failed)",
+            p.emergency, p.refill_failures, t.emergency, t.refill_failures
         ),
     )
 }

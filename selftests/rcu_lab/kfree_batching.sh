@@ -14,7 +14,9 @@
 # * Batched callbacks on the same engine (issue 19's two shapes): objects
 #   with Drop in (rcu_head, callback) blocks and in typed blocks freed with
 #   kfree_bulk(), and with no block pages at all (every object by
-#   call_rcu()): each dropped exactly once by the time the barrier returns.
+#   call_rcu()): each dropped exactly once by the time the barrier returns;
+#   and with every block allocation failing (failslab on their block
+#   caches): each still dropped once, through call_rcu().
 # * The inline page policies of experiment 2 (nowait, override,
 #   runtime_check): each allocates in task context; under a raw spinlock
 #   runtime_check declines on every model and override declines on RT only.
@@ -38,7 +40,7 @@ QUICK="threads=2 objects=300 loops=2 rounds=1 idle=0"
 
 ktap_print_header
 rcu_lab_require
-ktap_set_plan 28
+ktap_set_plan 29
 
 rcu_lab_test "insmod rcu_lab" rcu_lab_load
 for c in batch_contexts batch_flood batch_shrinker batch_hotplug \
@@ -66,6 +68,14 @@ alloc_fail() {
 	return $_rc
 }
 rcu_lab_test "batch_alloc_fail (failslab on the block cache)" alloc_fail
+callbacks_alloc_fail() {
+	failslab_arm || return 1
+	rcu_lab_case batch_callbacks_alloc_fail
+	_rc=$?
+	failslab_disarm
+	return $_rc
+}
+rcu_lab_test "batch_callbacks_alloc_fail (failslab on the callback engines' block caches)" callbacks_alloc_fail
 
 # The experiment, quick: one row per variant per round and a median row.
 quick_run() {
