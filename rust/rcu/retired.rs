@@ -117,48 +117,38 @@ impl<T: Send> Retired<T> {
     ///
     /// Only for types that need no `Drop`, checked at compile time.
     pub(crate) fn kfree_rcu(self) {
-        const {
-            assert!(
-                !core::mem::needs_drop::<T>(),
-                "kfree_rcu() does not run Drop: use call_rcu() for this type"
-            )
-        };
-        let ptr = self.into_raw();
-        // SAFETY: As in `call_rcu`: an `RcuBox<T>` from `KBox::into_raw`
-        // (allocated with kmalloc, which `kvfree()` accepts) that nothing else
-        // owns, whose head is at offset 0 (below the 4096-byte limit of
-        // `kvfree_call_rcu()`) and not queued. `T` needs no `Drop`, so
-        // freeing the memory is all dropping it would do.
-        // 7.3 takes a `struct kvfree_rcu_head *`: one pointer under
-        // `CONFIG_KVFREE_RCU_BATCHED`, an `rcu_head` without it; the
-        // `rcu_head` at offset 0 is large enough for either.
-        unsafe {
-            bindings::kvfree_call_rcu(
-                RcuBox::head(NonNull::new_unchecked(ptr)).cast::<bindings::kvfree_rcu_head>(),
-                ptr.cast::<c_void>(),
-            )
-        };
+        let (head, ptr) = self.into_kfree_args();
+        // SAFETY: `into_kfree_args()` gives an owned, unqueued kmalloc
+        // object (which `kvfree()` accepts) and its head; `T` needs no
+        // `Drop`, so freeing the memory is all dropping it would do.
+        unsafe { bindings::kvfree_call_rcu(head, ptr) };
     }
 
     /// As [`Retired::kfree_rcu`] with 7.3's `kfree_rcu_nolock()`
     /// (`kfree_call_rcu_nolock()`), which never spins and never sleeps:
     /// any context but NMI, a raw spinlock on PREEMPT_RT included.
     pub(crate) fn kfree_rcu_nolock(self) {
+        let (head, ptr) = self.into_kfree_args();
+        // SAFETY: As in `kfree_rcu`.
+        unsafe { bindings::kfree_call_rcu_nolock(head, ptr) };
+    }
+
+    /// Gives up ownership for the kernel's `kfree_rcu()` family: the
+    /// object's head as `struct kvfree_rcu_head` and its address. The
+    /// object came from `KBox::into_raw` (kmalloc), nothing else owns it,
+    /// and its head is at offset 0 (below the 4096-byte limit of
+    /// `kvfree_call_rcu()`) and not queued. 7.3 takes one pointer there
+    /// under `CONFIG_KVFREE_RCU_BATCHED`, an `rcu_head` without it; the
+    /// `rcu_head` is large enough for either.
+    fn into_kfree_args(self) -> (*mut bindings::kvfree_rcu_head, *mut c_void) {
         const {
             assert!(
                 !core::mem::needs_drop::<T>(),
-                "kfree_rcu_nolock() does not run Drop: use call_rcu() for this type"
+                "kfree_rcu() does not run Drop: use call_rcu() for this type"
             )
         };
-        let ptr = self.into_raw();
-        // SAFETY: As in `kfree_rcu`: an owned, unqueued kmalloc object whose
-        // head is at offset 0 and whose `T` needs no `Drop`.
-        unsafe {
-            bindings::kfree_call_rcu_nolock(
-                RcuBox::head(NonNull::new_unchecked(ptr)).cast::<bindings::kvfree_rcu_head>(),
-                ptr.cast::<c_void>(),
-            )
-        };
+        let ptr = ManuallyDrop::new(self).ptr;
+        (RcuBox::head(ptr).cast(), ptr.as_ptr().cast())
     }
 
     /// Starts (or joins) a grace period and keeps the object until it has

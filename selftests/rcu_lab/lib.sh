@@ -88,14 +88,23 @@ rcu_lab_case() {
 # A negative test: load the module, run case $1, which provokes one
 # detector report, unload.  The splat gate, run by scripts/check.sh with the
 # script's "# expect:" line, decides whether exactly that report appeared.
+# With $2 and $3, one more test after the case: $3 is a command (a shell
+# function of the script) that must succeed, $2 its description.
 rcu_lab_negative() {
 	ktap_print_header
 	rcu_lab_require
-	ktap_set_plan 3
+	if [ $# -ge 3 ]; then ktap_set_plan 4; else ktap_set_plan 3; fi
 	rcu_lab_test "insmod rcu_lab" rcu_lab_load
 	rcu_lab_test "selftest case $1 ran" rcu_lab_case "$1"
+	if [ $# -ge 3 ]; then rcu_lab_test "$2" "$3"; fi
 	rcu_lab_test "rmmod rcu_lab" rcu_lab_unload
 	ktap_finished
+}
+
+# Whether lockdep's report names the page allocator's zone->lock: the lock an
+# inline page allocation in a raw context must not reach.
+rcu_lab_report_names_zone_lock() {
+	dmesg | grep -q "(&zone->lock)"
 }
 
 # A counter from /proc/lockdep_stats, e.g. lockdep_stat "lock-classes".

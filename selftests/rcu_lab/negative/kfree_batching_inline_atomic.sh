@@ -14,12 +14,4 @@
 RCU_LAB_DIR=$(cd "$(dirname "$0")/.." && pwd)
 . "$RCU_LAB_DIR/lib.sh"
 
-ktap_print_header
-rcu_lab_require
-ktap_set_plan 4
-rcu_lab_test "insmod rcu_lab" rcu_lab_load
-rcu_lab_test "selftest case batch_inline_atomic ran" rcu_lab_case batch_inline_atomic
-zone_lock() { dmesg | grep -q "(&zone->lock)"; }
-rcu_lab_test "the report names zone->lock" zone_lock
-rcu_lab_test "rmmod rcu_lab" rcu_lab_unload
-ktap_finished
+rcu_lab_negative batch_inline_atomic "the report names zone->lock" rcu_lab_report_names_zone_lock

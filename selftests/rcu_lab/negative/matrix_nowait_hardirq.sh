@@ -15,12 +15,4 @@
 RCU_LAB_DIR=$(cd "$(dirname "$0")/.." && pwd)
 . "$RCU_LAB_DIR/lib.sh"
 
-ktap_print_header
-rcu_lab_require
-ktap_set_plan 4
-rcu_lab_test "insmod rcu_lab" rcu_lab_load
-rcu_lab_test "selftest case matrix_nowait_hardirq ran" rcu_lab_case matrix_nowait_hardirq
-zone_lock() { dmesg | grep -q "(&zone->lock)"; }
-rcu_lab_test "the report names zone->lock" zone_lock
-rcu_lab_test "rmmod rcu_lab" rcu_lab_unload
-ktap_finished
+rcu_lab_negative matrix_nowait_hardirq "the report names zone->lock" rcu_lab_report_names_zone_lock
