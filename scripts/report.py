@@ -522,8 +522,8 @@ def section_host_walk(run):
 MATRIX_MODELS = (("preempt-lazy", "lazy"), ("preempt", "full"), ("preempt-rt", "rt"))
 MATRIX_CONTEXTS = ("task", "spinlock", "raw_spinlock", "irqs_off", "softirq", "hardirq",
                    "rcu_callback")
-MATRIX_VARIANTS = ("call_rcu", "raw", "nowait", "override", "runtime_check", "kfree_rcu",
-                   "kfree_rcu_nolock")
+MATRIX_VARIANTS = ("call_rcu", "raw", "nowait", "override", "runtime_check", "deferred",
+                   "kfree_rcu", "kfree_rcu_nolock")
 CELL = re.compile(r"^(?:# )*(cell|matrix_fallback) (.*)$")
 
 

@@ -246,6 +246,8 @@ class Matrix(unittest.TestCase):
         md = report.section_matrix(report.Run(self.run))
         self.assertIn("| raw | clean, fallback |", md)
         self.assertIn("| nowait | clean, alloc (DISAGREES) |", md)
+        # Every variant of the module has a row, deferred included.
+        self.assertIn("| deferred | - |", md)
         self.assertIn("128 of 160 objects fell back", md)
         self.assertIn("for: preempt-lazy, preempt, preempt-rt", md)
 
