@@ -13,6 +13,7 @@
 //! only: a bad read here means a wrapper type is broken.
 
 use crate::{
+    rcu::{RcuBox, RcuPtr, Retired},
     system,
     task::{self, KThread},
     time::hrtimer::PeriodicTimer,
@@ -298,4 +299,21 @@ pub(crate) fn run<T: Table>(table: Arc<T>, stats: &Arc<Stats>, ms: u64) -> Resul
         updates: stats.updates.load(Relaxed),
         errors: failed.load(Relaxed),
     })
+}
+
+/// `n` objects as an updater leaves them: each built by `new(i)`, published
+/// in an RCU pointer and swapped out of it, so each is a [`Retired`] that
+/// readers could still hold. Sleeps.
+pub(crate) fn retired<T: Send + Sync>(
+    n: usize,
+    new: impl Fn(usize) -> T,
+) -> Result<KVVec<Retired<T>>> {
+    let mut v = KVVec::with_capacity(n, GFP_KERNEL)?;
+    for i in 0..n {
+        let cell = RcuPtr::new(Some(RcuBox::new(new(i), GFP_KERNEL)?));
+        if let Some(r) = cell.swap(None) {
+            v.push(r, GFP_KERNEL)?;
+        }
+    }
+    Ok(v)
 }

@@ -4,7 +4,7 @@
 
 use super::{Case, Outcome};
 use crate::{
-    experiments::stress::{Counted, Element, Stats},
+    experiments::stress::{retired, Counted, Element, Stats},
     mm::shrinker::Shrink,
     new_raw_spinlock,
     rcu::{
@@ -361,16 +361,8 @@ where
     // Cached pages from before failslab applied go back; refills now fail.
     batch.scan(usize::MAX);
     batch.fill_caches();
-    let cell = RcuPtr::new(None);
-    for i in 0..n {
-        let new = RcuBox::new(Counted::new(i as u64, &stats), GFP_KERNEL)?;
-        if let Some(o) = cell.swap(Some(new)) {
-            batch.reclaim(o);
-        }
-    }
-    if let Some(o) = cell.swap(None) {
-        batch.reclaim(o);
-    }
+    let mut old = retired(n, |i| Counted::new(i as u64, &stats))?;
+    batch.reclaim_all(&mut old);
     batch.barrier();
     let s = batch.stats();
     batch.block_cache().set_attr(c"failslab", 0)?;
@@ -434,17 +426,7 @@ where
     let batch = Batch::<C>::new(c"callbacks", cfg)?;
     let lock = KBox::pin_init(new_raw_spinlock!((), "selftest_callbacks"), GFP_KERNEL)?;
     // Retired objects: unlinked from a pointer readers could use.
-    let cell = RcuPtr::new(None);
-    let mut old = KVec::with_capacity(n, GFP_KERNEL)?;
-    for i in 0..n {
-        let new = RcuBox::new(Counted::new(i as u64, &stats), GFP_KERNEL)?;
-        if let Some(o) = cell.swap(Some(new)) {
-            old.push(o, GFP_KERNEL)?;
-        }
-    }
-    if let Some(o) = cell.swap(None) {
-        old.push(o, GFP_KERNEL)?;
-    }
+    let mut old = retired(n, |i| Counted::new(i as u64, &stats))?;
     // With no cache every object takes `call_rcu()`, whose debug object
     // comes from debugobjects' pool; on PREEMPT_RT the pool refills only
     // in preemptible context (`can_fill_pool()`), and 759 of them under the

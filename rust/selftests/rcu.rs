@@ -3,7 +3,9 @@
 //! Test cases for the RCU types in [`crate::rcu`].
 
 use super::{Case, Outcome};
-use crate::experiments::stress::{self, Counted, Element, Plain, Read, Stats, Table, CELLS};
+use crate::experiments::stress::{
+    self, retired, Counted, Element, Plain, Read, Stats, Table, CELLS,
+};
 use crate::{
     new_raw_spinlock,
     rcu::{self, GpState, RcuBox, RcuPtr, Retired},
@@ -300,28 +302,19 @@ const ODEBUG_BURST: usize = 8192;
 fn odebug_pool_raw() -> Result<Outcome> {
     let stats = Stats::new()?;
     let lock = KBox::pin_init(new_raw_spinlock!((), "selftest_odebug_raw"), GFP_KERNEL)?;
-    let cell = RcuPtr::new(None);
-    let mut old = KVVec::with_capacity(ODEBUG_BURST, GFP_KERNEL)?;
-    for i in 0..=ODEBUG_BURST {
-        let new = RcuBox::new(Counted::new(i as u64, &stats), GFP_KERNEL)?;
-        if let Some(o) = cell.swap(Some(new)) {
-            old.push(o, GFP_KERNEL)?;
-        }
-    }
+    let mut old = retired(ODEBUG_BURST, |i| Counted::new(i as u64, &stats))?;
     let n = old.len();
     {
         let _g = lock.lock_irqsave();
         CallRcu.reclaim_all(&mut old);
     }
-    drop(cell);
     rcu::barrier();
     let freed = stats.freed.load(Relaxed) as usize;
     Outcome::new(
-        freed == n + 1,
+        freed == n,
         format_args!(
             "{n} objects by call_rcu() under one raw spinlock hold with interrupts off; \
-             {freed} of {} dropped after rcu_barrier()",
-            n + 1
+             {freed} of {n} dropped after rcu_barrier()"
         ),
     )
 }

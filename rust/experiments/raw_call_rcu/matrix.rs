@@ -25,6 +25,7 @@
 
 use super::{Obj, DROPPED};
 use crate::{
+    experiments::stress::retired,
     irq, new_raw_spinlock, new_spinlock,
     rcu::{
         self,
@@ -431,18 +432,6 @@ impl CellResult {
             && self.allocated() == expected_alloc(self.way, self.ctx, rt)
             && self.dropped.is_none_or(|d| d == self.objects)
     }
-}
-
-/// Retired objects, `n` of them, built in task context.
-fn retired<T: Send + Sync>(n: usize, new: impl Fn(usize) -> T) -> Result<KVVec<Retired<T>>> {
-    let mut v = KVVec::with_capacity(n, GFP_KERNEL)?;
-    for i in 0..n {
-        let cell = RcuPtr::new(Some(RcuBox::new(new(i), GFP_KERNEL)?));
-        if let Some(r) = cell.swap(None) {
-            v.push(r, GFP_KERNEL)?;
-        }
-    }
-    Ok(v)
 }
 
 /// Runs one cell: `n` objects handed over to `way` in `ctx`, then every
