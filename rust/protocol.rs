@@ -12,12 +12,15 @@
 //! * [`publish`]: publishing a pointer to readers that take no lock
 //!   (`rcu_assign_pointer()` / `rcu_dereference()`);
 //! * [`hazptr`]: per-CPU hazard-pointer slots with a wildcard;
+//! * [`hlist`]: an RCU hash-list bucket, and its protection by a hazard
+//!   pointer on the bucket (experiment 3);
 //! * [`word`]: the atomic word both are written against;
 //! * [`walk`]: invoking callbacks from an array (experiment 2), shared in
 //!   the same way with the host benchmark `scripts/hostbench/walk.rs`,
 //!   which times it on real hardware.
 
 pub(crate) mod hazptr;
+pub(crate) mod hlist;
 pub(crate) mod publish;
 pub(crate) mod walk;
 pub(crate) mod word;

@@ -23,10 +23,16 @@ mod publish;
 #[path = "../../protocol/hazptr.rs"]
 mod hazptr;
 
+#[path = "../../protocol/hlist.rs"]
+mod hlist;
+
 mod machine;
 
 #[cfg(test)]
 mod hazptr_model;
+
+#[cfg(test)]
+mod hlist_model;
 
 #[cfg(test)]
 mod publish_model;
