@@ -64,6 +64,7 @@ use kernel::{
     time::{delay::fsleep, Delta},
 };
 
+pub(crate) mod key_unregister;
 pub(crate) mod kfree_batching;
 pub(crate) mod raw_call_rcu;
 pub(crate) mod stress;
@@ -165,6 +166,7 @@ pub(crate) trait Spec: 'static {
 static EXPERIMENTS: &[fn(&mut Dir) -> Result] = &[
     register_one::<kfree_batching::KfreeBatching>,
     register_one::<raw_call_rcu::RawCallRcu>,
+    register_one::<key_unregister::KeyUnregister>,
 ];
 
 /// How a run is going: whether it must stop, and why.

@@ -25,6 +25,14 @@
 //!   [`Retired::synchronize`] has waited for every slot holding its address,
 //!   its cell's address or the wildcard.
 //!
+//! * [`protect_addr`] publishes an address the caller knows to be live (a
+//!   container that outlives the guard, such as a hash bucket) and returns
+//!   an [`AddrGuard`]; [`synchronize`] waits for every slot holding one of
+//!   a list of addresses or the wildcard. A container type built on them
+//!   (`crate::rcu::hlist`, experiment 3's key hash) hands unlinked
+//!   elements out as a [`Retired`] naming the container's address
+//!   ([`Retired::from_raw`]).
+//!
 //! Guards may be taken in task, softirq and hardirq context; one taken while
 //! this CPU's slot is in use (an interrupt on top of a task that holds it,
 //! or the task's second guard) stores the wildcard, and guards may be
@@ -322,6 +330,47 @@ impl<T> CellGuard<'_, T> {
     }
 }
 
+/// This CPU's slot, holding an address published by [`protect_addr`].
+///
+/// Not `Send`: the slot belongs to this CPU, and preemption is off while
+/// the guard lives, so do not sleep while holding it.
+#[must_use = "the protection ends when the guard is dropped"]
+pub(crate) struct AddrGuard {
+    hold: Hold,
+}
+
+impl AddrGuard {
+    /// Whether this guard nested on a slot already in use on this CPU and
+    /// so stored the wildcard.
+    pub(crate) fn is_nested(&self) -> bool {
+        self.hold.is_nested()
+    }
+}
+
+/// Publishes `addr` in this CPU's slot and runs `smp_mb()` (r2 and r3 of
+/// the protocol): an updater that unlinks something and then runs
+/// [`synchronize`] on `addr` waits until the guard is dropped. What the
+/// guard makes safe to read is the business of the type that owns `addr`
+/// (the protocol's container rule: everything the caller reaches through
+/// `addr` *after* this call). Publishing an address is harmless in itself.
+/// `addr` must not be 0 or `usize::MAX` (the empty and wildcard values).
+/// Any context but NMI (the protocol is NMI-safe, this wrapper is not
+/// tested there); preemption is off while the guard lives.
+#[inline]
+pub(crate) fn protect_addr(addr: usize) -> AddrGuard {
+    AddrGuard {
+        hold: Hold::new(proto::acquire(&CPUS, addr)),
+    }
+}
+
+/// Waits until no CPU's slot holds any of `addrs` or the wildcard (u2 and
+/// u3 of the protocol), spinning with `cond_resched()` between CPUs.
+/// Process context only, holding no guard (it would wait for itself).
+pub(crate) fn synchronize(addrs: &[usize]) {
+    task::might_sleep();
+    proto::synchronize(&CPUS, addrs);
+}
+
 /// An element removed from a [`HazPtr`] that readers may still protect.
 ///
 /// [`Retired::synchronize`] waits until they are done and returns the
@@ -342,6 +391,25 @@ pub(crate) struct Retired<T> {
 unsafe impl<T: Send> Send for Retired<T> {}
 
 impl<T> Retired<T> {
+    /// Takes ownership of an element that a container type unlinked, to be
+    /// freed once no slot holds its address, `container` or the wildcard.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` came from `KBox::into_raw`, nothing else owns it, and new
+    /// readers can no longer reach it; every reader that may still be
+    /// using it published `container` (or the element's address) with
+    /// [`protect_addr`] before reaching it, and holds that guard while it
+    /// uses it.
+    pub(crate) unsafe fn from_raw(ptr: NonNull<T>, container: usize) -> Self {
+        // INVARIANT: guaranteed by the caller; `cell` is the container.
+        Self {
+            ptr,
+            cell: container,
+            _owns: PhantomData,
+        }
+    }
+
     /// Waits until no CPU's slot holds the element's address, its cell's
     /// address or the wildcard, and returns the element. Process context
     /// only, holding no guard.
@@ -357,8 +425,7 @@ impl<T> Retired<T> {
     /// The updater's half of the protocol: `smp_mb()`, then wait for every
     /// slot that holds the element, its cell or the wildcard.
     fn wait_for_readers(&self) {
-        task::might_sleep();
-        proto::synchronize(&CPUS, &[self.ptr.as_ptr().addr(), self.cell]);
+        synchronize(&[self.ptr.as_ptr().addr(), self.cell]);
     }
 }
 

@@ -9,6 +9,7 @@
 #include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/gfp.h>
+#include <linux/hardirq.h>
 #include <linux/hrtimer.h>
 #include <linux/irq_work.h>
 #include <linux/irqflags.h>
@@ -457,6 +458,20 @@ void rcu_lab_debug_objects_refill(void)
 
 	init_rcu_head_on_stack(&head);
 	destroy_rcu_head_on_stack(&head);
+}
+
+long long rcu_lab_ipi_count(void)
+{
+#if defined(CONFIG_X86) && defined(CONFIG_SMP)
+	long long n = 0;
+	int cpu;
+
+	for_each_online_cpu(cpu)
+		n += READ_ONCE(per_cpu(irq_stat, cpu).counts[IRQ_COUNT_CALL_FUNCTION]);
+	return n;
+#else
+	return -1;
+#endif
 }
 
 void rcu_lab_context_state(struct rcu_lab_context_state *s)

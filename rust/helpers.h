@@ -187,6 +187,17 @@ unsigned long rcu_lab_rcu_gp_seq(void);
 unsigned long rcu_lab_rcu_exp_gp_count(void);
 
 /*
+ * Function-call interrupts received so far by every online CPU: the sum of
+ * x86's per-CPU irq_stat.counts[IRQ_COUNT_CALL_FUNCTION] (irq_stat is
+ * exported, arch/x86/kernel/irq.c:34-35; both call-function vectors count
+ * into it, arch/x86/kernel/smp.c:258-274), which
+ * /proc/interrupts shows as CAL.  Expedited grace periods send these
+ * (tree_exp.h:420), and so do TLB shootdowns: take deltas against an idle
+ * interval.  -1 on other architectures.  Any context.
+ */
+long long rcu_lab_ipi_count(void);
+
+/*
  * Lets debug-objects refill its pool from the calling context: an rcu_head's
  * debug-object init first calls debug_objects_fill_pool(), which tops the
  * global pool up to ODEBUG_POOL_MIN_LEVEL (256) when it is below and

@@ -17,6 +17,10 @@
 //!   none of these in 7.3.
 //! * [`batch::KfreeBatch`] frees objects after a grace period in page-sized
 //!   blocks, from any context (rcu_lab's `kfree_rcu()` engine).
+//! * [`hlist::HashTable`]: a hash table of RCU hlists (lockdep's key hash
+//!   for experiment 3), its readers protected by RCU or by hazard pointers.
+//! * [`PendingFree`] frees retired objects after a grace period with two
+//!   pending lists and one `rcu_head` (seed 003, lockdep's zapped classes).
 //! * [`GpSeq`] counts grace periods between two readings.
 //! * [`synchronize`], [`synchronize_expedited`] and [`barrier`] wait for
 //!   grace periods and callbacks. (`kvfree_rcu_barrier()` is not exported in
@@ -29,13 +33,16 @@ use crate::helpers;
 use kernel::{bindings, prelude::*};
 
 pub(crate) mod batch;
+pub(crate) mod hlist;
 mod irq_defer;
+mod pending;
 mod poll;
 mod ptr;
 mod retired;
 
 pub(crate) use irq_defer::IrqDeferred;
 pub(crate) use kernel::sync::rcu::{read_lock, Guard};
+pub(crate) use pending::PendingFree;
 pub(crate) use poll::GpState;
 pub(crate) use ptr::{RcuBox, RcuPtr};
 pub(crate) use retired::Retired;

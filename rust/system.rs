@@ -124,6 +124,16 @@ impl ContextState {
     }
 }
 
+/// Function-call interrupts (IPIs) received so far by all online CPUs
+/// (`CAL` in `/proc/interrupts`: expedited grace periods and TLB
+/// shootdowns); `None` where the kernel does not count them per CPU
+/// (not x86). Any context.
+pub(crate) fn ipi_count() -> Option<u64> {
+    // SAFETY: The function reads per-CPU counters; any context.
+    let n = unsafe { helpers::rcu_lab_ipi_count() };
+    u64::try_from(n).ok()
+}
+
 /// Number of online CPUs.
 pub(crate) fn online_cpus() -> u32 {
     // SAFETY: `num_online_cpus()` may be called from any context.

@@ -34,6 +34,9 @@ pub(crate) struct RcuBox<T> {
 unsafe impl<T: Send> Send for RcuBox<T> {}
 
 impl<T> RcuBox<T> {
+    /// Offset of the value in the object (past the `rcu_head`).
+    pub(crate) const VALUE_OFFSET: usize = core::mem::offset_of!(Self, value);
+
     /// Allocates an object holding `value`.
     pub(crate) fn new(value: T, flags: Flags) -> Result<KBox<Self>, AllocError> {
         KBox::new(

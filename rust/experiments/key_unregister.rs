@@ -1,0 +1,640 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Experiment 3: a lockdep-friendly key-unregister path (seeds 000 and 003).
+//!
+//! A replica of lockdep's key hash ([`HashTable`]: 4096 buckets,
+//! `hash_long(key, 12)`, RCU hlists changed under one lock with interrupts
+//! off; lockdep's lock is the bare `lockdep_lock()`, this one an rcu_lab
+//! raw spinlock) holds `keys` entries, registered and looked up once each,
+//! then unregistered one after another, as rtnl serialises a qdisc
+//! teardown (`mq` on 64 queues: 65 keys). Each unregister unlinks its
+//! entry under the lock, optionally runs a zap stand-in there ([`Zap`]),
+//! and then gets rid of the entry by the variant's strategy:
+//!
+//! * `sync`: `synchronize_rcu()` per key (lockdep up to v6.16);
+//! * `expedited`: `synchronize_rcu_expedited()` per key (v6.17 on, 7.3; a
+//!   normal grace period on PREEMPT_RT after boot);
+//! * `sync_batched`: all keys unhashed, then one expedited wait, then all
+//!   freed: the lower bound for any strategy that waits for grace periods;
+//! * `hazptr`: readers protect the bucket with a hazard pointer; the
+//!   unregister waits for that bucket's readers only (Boqun Feng's shazptr);
+//! * `deferred`: no wait: seed 003's two pending halves ([`PendingFree`]);
+//! * `batched`: no wait: the batching engine ([`Batch`] of typed blocks);
+//! * `park`: no wait: entries parked and all freed after one
+//!   `synchronize_rcu()` at the end (the cost of unhashing alone);
+//! * `none`: freed at once, with no wait: a use after free for readers
+//!   still on the entry; run only with `unsafe_none=1` (the negative test).
+//!
+//! With `readers=1`, one reader thread per other CPU looks keys up (half
+//! live keys, half misses) and a hard-interrupt timer on each of those CPUs
+//! looks one up per tick on top of it (with hazard pointers its guard
+//! nests and stores the wildcard). Every entry a walk passes is checked
+//! (its magic, which a freed entry poisons). See
+//! `Documentation/key_unregister.rst`.
+
+use super::{params, Control, Field, Run, Spec, Variant};
+use crate::{
+    rcu::{
+        self,
+        batch::{Batch, Config, Typed},
+        hlist::{ByHazptr, ByRcu, Entry, Found, HashTable, Key, Protection},
+        PendingFree, Retired,
+    },
+    reclaim::{HazptrSynchronize, Reclaim, SynchronizeRcu, SynchronizeRcuExpedited},
+    system, task,
+    time::{hrtimer::PeriodicTimer, Instant},
+};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use kernel::{new_spinlock, prelude::*, str::CString, sync::Arc};
+
+params! {
+    pub(crate) struct Params {
+        keys: 1..=4096 = 65, "keys registered and then unregistered one after another (mq on 64 queues: 65)";
+        readers: 0..=1 = 1, "1: a busy reader on every other CPU (half hits, half misses) and a hard-irq reader there";
+        zap: 0..=1 = 0, "1: run the zap stand-in (4096 class-hash heads, 512 in-use bitmap words, 32768 chain buckets) under the lock per key";
+        bits: 1..=12 = 12, "log2 of the buckets (lockdep: 12)";
+        rounds: 1..=50 = 3, "rounds over all variants, in rotating order; results are medians";
+        variants: 1..=255 = 127, "bit mask: 1 sync, 2 expedited, 4 sync_batched, 8 hazptr, 16 deferred, 32 batched, 64 park, 128 none (needs unsafe_none=1)";
+        lookups: 0..=1_000_000 = 20000, "lookups timed per run before the teardown, hits and misses alternating";
+        idle: 0..=1 = 1, "1: count grace periods and IPIs over an idle interval of the same length";
+        unsafe_none: 0..=1 = 0, "1: allow variant none, which frees with no wait (a use after free: the negative test)";
+    }
+}
+
+/// Experiment 3.
+pub(crate) struct KeyUnregister;
+
+/// Value of a live key's magic field.
+const MAGIC: u64 = 0x6b65_795f_6c69_7665;
+/// Value a freed key leaves in it.
+const POISON: u64 = 0x6b65_795f_6465_6164;
+
+/// Keys freed, over the module's life (one run at a time).
+static FREED: AtomicU64 = AtomicU64::new(0);
+
+/// A replica key's payload: a magic value a freed key poisons.
+pub(crate) struct KeyObj {
+    magic: AtomicU64,
+}
+
+impl Drop for KeyObj {
+    fn drop(&mut self) {
+        self.magic.store(POISON, Relaxed);
+        FREED.fetch_add(1, Relaxed);
+    }
+}
+
+/// The unlinked entry of an RCU-protected table.
+type Unhashed = Retired<Entry<KeyObj>>;
+
+/// How an unregister gets rid of its entry.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Strategy {
+    Sync,
+    Expedited,
+    SyncBatched,
+    Hazptr,
+    Deferred,
+    Batched,
+    Park,
+    None,
+}
+
+/// The variants, in the bit order of the `variants` parameter.
+const VARIANTS: &[Variant<Strategy>] = &[
+    Variant {
+        name: "sync",
+        v: Strategy::Sync,
+    },
+    Variant {
+        name: "expedited",
+        v: Strategy::Expedited,
+    },
+    Variant {
+        name: "sync_batched",
+        v: Strategy::SyncBatched,
+    },
+    Variant {
+        name: "hazptr",
+        v: Strategy::Hazptr,
+    },
+    Variant {
+        name: "deferred",
+        v: Strategy::Deferred,
+    },
+    Variant {
+        name: "batched",
+        v: Strategy::Batched,
+    },
+    Variant {
+        name: "park",
+        v: Strategy::Park,
+    },
+    Variant {
+        name: "none",
+        v: Strategy::None,
+    },
+];
+
+/// Bit of `none` in `variants`.
+const NONE_BIT: u64 = 128;
+
+/// The zap stand-in: what 7.3's `__lockdep_free_key_range()` walks per key
+/// of one class, under `lockdep_lock()` with interrupts off
+/// (lockdep.c:6322-6358, 6489-6506): the 4096 class-hash heads, the
+/// in-use bitmap of the 32768 list entries (`MAX_LOCKDEP_ENTRIES` with
+/// `LOCKDEP_BITS=15`: 512 words), and the 32768 chain-hash buckets
+/// (`LOCKDEP_CHAINS_BITS=16`). Loads only: the stand-in costs the walk, not
+/// what lockdep frees.
+pub(crate) struct Zap {
+    words: KVec<AtomicUsize>,
+}
+
+/// Words the zap stand-in reads.
+const ZAP_WORDS: usize = 4096 + 512 + 32768;
+
+impl Zap {
+    fn new() -> Result<Self> {
+        let mut words = KVec::with_capacity(ZAP_WORDS, GFP_KERNEL)?;
+        for i in 0..ZAP_WORDS {
+            words.push(AtomicUsize::new(i), GFP_KERNEL)?;
+        }
+        Ok(Zap { words })
+    }
+
+    /// Walks every word; the sum keeps the loads.
+    fn walk(&self) -> usize {
+        self.words
+            .iter()
+            .fold(0usize, |a, w| a.wrapping_add(w.load(Relaxed)))
+    }
+}
+
+/// What the experiment keeps from load to unload.
+pub(crate) struct Shared {
+    zap: Zap,
+    /// `batched`'s warm engine.
+    engine: Batch<'static, Typed<Entry<KeyObj>>>,
+    /// `deferred`'s two halves.
+    pending: Pin<KBox<PendingFree<Entry<KeyObj>>>>,
+    /// Sum of the zap walks (so they are not optimised away).
+    zap_sum: AtomicUsize,
+}
+
+/// Counters of one run's readers.
+#[derive(Default)]
+struct Readers {
+    reads: AtomicU64,
+    hits: AtomicU64,
+    bad: AtomicU64,
+    irq_reads: AtomicU64,
+    /// Hard-interrupt lookups whose hazard pointer nested (the wildcard).
+    wildcard: AtomicU64,
+    done: AtomicBool,
+}
+
+impl Readers {
+    /// Counts one lookup and checks what it met.
+    fn count(&self, f: Found, bad: u64) {
+        self.reads.fetch_add(1, Relaxed);
+        if f.hit {
+            self.hits.fetch_add(1, Relaxed);
+        }
+        if bad > 0 {
+            self.bad.fetch_add(bad, Relaxed);
+        }
+    }
+}
+
+/// A table's way of looking keys up, and of tearing them down.
+trait Protected: Protection + Sized + Send + Sync {
+    /// Looks `key` up (`is_dynamic_key()`); returns what it found and how
+    /// many entries it met were not live. Any context but NMI.
+    fn lookup(t: &HashTable<KeyObj, Self>, key: Key) -> (Found, u64);
+
+    /// Unregisters every key of `keys` in order by `s`, with the zap
+    /// stand-in under the lock if `zap`; returns what `park` parked (else
+    /// nothing). This is the caller-visible teardown. Sleeps (by the
+    /// strategy).
+    fn teardown(
+        t: &HashTable<KeyObj, Self>,
+        keys: &[Key],
+        s: Strategy,
+        shared: &Shared,
+        zap: bool,
+    ) -> Result<KVec<Self::Unhashed<KeyObj>>>;
+
+    /// Frees what the teardown left: `park`'s one `synchronize_rcu()`, the
+    /// deferred and batched flushes. Sleeps.
+    fn flush(parked: KVec<Self::Unhashed<KeyObj>>, s: Strategy, shared: &Shared);
+}
+
+/// Checks an entry a walk met; 1 if it is not live.
+fn check(k: &KeyObj) -> u64 {
+    u64::from(k.magic.load(Relaxed) != MAGIC)
+}
+
+/// Unlinks `key` from `t`, running the zap stand-in under the lock if asked.
+fn unlink<P: Protection>(
+    t: &HashTable<KeyObj, P>,
+    key: Key,
+    shared: &Shared,
+    zap: bool,
+) -> Result<P::Unhashed<KeyObj>> {
+    t.remove(key, || {
+        if zap {
+            shared.zap_sum.fetch_add(shared.zap.walk(), Relaxed);
+        }
+    })
+    .ok_or(ENOENT)
+}
+
+impl Protected for ByRcu {
+    #[inline]
+    fn lookup(t: &HashTable<KeyObj, Self>, key: Key) -> (Found, u64) {
+        let mut bad = 0;
+        let g = rcu::read_lock();
+        let f = t.find(&g, key, |k| bad += check(k));
+        drop(g);
+        (f, bad)
+    }
+
+    fn teardown(
+        t: &HashTable<KeyObj, Self>,
+        keys: &[Key],
+        s: Strategy,
+        shared: &Shared,
+        zap: bool,
+    ) -> Result<KVec<Unhashed>> {
+        let mut parked = KVec::new();
+        if matches!(s, Strategy::SyncBatched | Strategy::Park) {
+            parked.reserve(keys.len(), GFP_KERNEL)?;
+        }
+        for &key in keys {
+            let old = unlink(t, key, shared, zap)?;
+            match s {
+                Strategy::Sync => SynchronizeRcu.reclaim(old),
+                Strategy::Expedited => SynchronizeRcuExpedited.reclaim(old),
+                Strategy::Deferred => shared.pending.reclaim(old),
+                Strategy::Batched => shared.engine.reclaim(old),
+                Strategy::SyncBatched | Strategy::Park => parked.push(old, GFP_KERNEL)?,
+                Strategy::None => free_now(old),
+                Strategy::Hazptr => return Err(EINVAL),
+            }
+        }
+        // `sync_batched` waits once, inside the teardown; `park` leaves its
+        // one wait to the flush.
+        if s == Strategy::SyncBatched {
+            SynchronizeRcuExpedited.reclaim_all(&mut parked);
+        }
+        Ok(parked)
+    }
+
+    fn flush(mut parked: KVec<Unhashed>, s: Strategy, shared: &Shared) {
+        match s {
+            Strategy::Park => SynchronizeRcu.reclaim_all(&mut parked),
+            Strategy::Deferred => shared.pending.flush(),
+            Strategy::Batched => shared.engine.barrier(),
+            _ => {}
+        }
+        // The engine's emergency path uses `call_rcu()`.
+        rcu::barrier();
+    }
+}
+
+impl Protected for ByHazptr {
+    #[inline]
+    fn lookup(t: &HashTable<KeyObj, Self>, key: Key) -> (Found, u64) {
+        let mut bad = 0;
+        let f = t.find_hazptr(key, |k| bad += check(k));
+        (f, bad)
+    }
+
+    fn teardown(
+        t: &HashTable<KeyObj, Self>,
+        keys: &[Key],
+        s: Strategy,
+        shared: &Shared,
+        zap: bool,
+    ) -> Result<KVec<Self::Unhashed<KeyObj>>> {
+        if s != Strategy::Hazptr {
+            return Err(EINVAL);
+        }
+        for &key in keys {
+            HazptrSynchronize.reclaim(unlink(t, key, shared, zap)?);
+        }
+        Ok(KVec::new())
+    }
+
+    fn flush(_parked: KVec<Self::Unhashed<KeyObj>>, _s: Strategy, _shared: &Shared) {}
+}
+
+/// `none`: frees the entry at once, with readers possibly still on it.
+/// Deliberately wrong: the negative test `key_unregister_none` provokes the
+/// use after free KASAN reports.
+#[allow(unsafe_code)]
+fn free_now(old: Unhashed) {
+    let p = old.into_raw();
+    // SAFETY: NOT SAFE, on purpose (the variant runs only with
+    // `unsafe_none=1`, for the negative test): the box came from
+    // `KBox::into_raw` and is owned here, but readers that found the entry
+    // before the unlink may still be on it.
+    drop(unsafe { KBox::from_raw(p) });
+}
+
+/// Period of the hard-interrupt readers.
+const IRQ_PERIOD_NS: u64 = 100_000;
+
+/// What one variant run measured.
+#[derive(Clone, Copy, Default)]
+struct Measured {
+    keys: u64,
+    /// Mean time of one timed lookup, before the teardown.
+    lookup_ns: u64,
+    /// Caller-visible teardown: the first unlink until the last
+    /// unregister returned.
+    teardown_ns: u64,
+    /// The first unlink until every entry was freed.
+    freed_us: u64,
+    /// Entries freed by the run (must be `keys`).
+    freed: u64,
+    gps: u64,
+    exp_gps: u64,
+    idle_gps: Option<u64>,
+    idle_exp_gps: Option<u64>,
+    ipis: u64,
+    idle_ipis: Option<u64>,
+    /// `deferred`: callbacks of the two halves that ran (each after a
+    /// grace period); keys / callbacks is the keys one wait covered.
+    pending_cbs: u64,
+    /// Reader lookups during the run: threads and hard interrupts, hits,
+    /// entries met that were not live, and the wildcard's uses.
+    reads: u64,
+    irq_reads: u64,
+    hits: u64,
+    bad: u64,
+    wildcard: u64,
+}
+
+type F = Field<Measured>;
+
+const FIELDS: &[Field<Measured>] = &[
+    F::value("keys", |m| Some(m.keys)),
+    F::value("teardown_us", |m| Some(m.teardown_ns / 1000)).summary("us teardown,"),
+    F::value("per_key_ns", |m| Some(m.teardown_ns / m.keys.max(1))),
+    F::value("freed_us", |m| Some(m.freed_us)),
+    F::value("freed", |m| Some(m.freed)),
+    F::value("lookup_ns", |m| Some(m.lookup_ns)).summary("ns/lookup,"),
+    F::count("gps", |m| m.gps, |m| m.idle_gps),
+    F::count("exp_gps", |m| m.exp_gps, |m| m.idle_exp_gps),
+    F::count("ipis", |m| m.ipis, |m| m.idle_ipis).summary("net IPIs"),
+    F::value("pending_cbs", |m| Some(m.pending_cbs)),
+    F::value("reads", |m| Some(m.reads)),
+    F::value("irq_reads", |m| Some(m.irq_reads)),
+    F::value("hits", |m| Some(m.hits)),
+    F::value("bad", |m| Some(m.bad)),
+    F::value("wildcard", |m| Some(m.wildcard)),
+];
+
+/// The key a reader looks up on its `i`th lookup: live keys on even
+/// turns, keys no entry has on odd ones.
+fn pick(keys: &[Key], i: usize) -> Key {
+    if i % 2 == 0 {
+        keys[i / 2 % keys.len()]
+    } else {
+        Key::absent(i)
+    }
+}
+
+/// A reader thread's loop on its CPU, with a hard-interrupt reader on top.
+/// Sleeps.
+fn reader<P: Protected>(
+    t: &Arc<HashTable<KeyObj, P>>,
+    keys: &Arc<KVec<Key>>,
+    r: &Arc<Readers>,
+    cpu: usize,
+) -> Result {
+    let (tt, kk, rr) = (t.clone(), keys.clone(), r.clone());
+    let timer = KBox::pin_init(
+        PeriodicTimer::new(IRQ_PERIOD_NS, move || {
+            let n = rr.irq_reads.fetch_add(1, Relaxed) as usize;
+            let (f, bad) = P::lookup(&tt, pick(&kk, n));
+            if f.nested {
+                rr.wildcard.fetch_add(1, Relaxed);
+            }
+            if bad > 0 {
+                rr.bad.fetch_add(bad, Relaxed);
+            }
+        }),
+        GFP_KERNEL,
+    )?;
+    timer.as_ref().run_while(|| {
+        let mut i = cpu;
+        while !r.done.load(Relaxed) {
+            for _ in 0..64 {
+                let (f, bad) = P::lookup(t, pick(keys, i));
+                r.count(f, bad);
+                i += 1;
+            }
+            task::cond_resched();
+        }
+    });
+    Ok(())
+}
+
+/// Times `n` lookups, hits and misses alternating; the mean, in ns.
+fn time_lookups<P: Protected>(t: &HashTable<KeyObj, P>, keys: &[Key], n: u64) -> u64 {
+    if n == 0 {
+        return 0;
+    }
+    let start = Instant::now();
+    let mut hits = 0u64;
+    for i in 0..n as usize {
+        hits += u64::from(P::lookup(t, pick(keys, i)).0.hit);
+    }
+    core::hint::black_box(hits);
+    start.elapsed_ns() / n
+}
+
+/// One run of strategy `s` on a fresh table protected by `P`.
+fn measure_on<P: Protected>(
+    ctl: &Control,
+    shared: &Shared,
+    s: Strategy,
+    p: &Params,
+) -> Result<Measured> {
+    let table = Arc::pin_init(HashTable::<KeyObj, P>::new(p.bits as u32), GFP_KERNEL)?;
+    let n = p.keys as usize;
+    let mut keys = KVec::with_capacity(n, GFP_KERNEL)?;
+    for _ in 0..n {
+        let key = table.insert(KeyObj {
+            magic: AtomicU64::new(MAGIC),
+        })?;
+        keys.push(key, GFP_KERNEL)?;
+        // Registered and looked up once, as a qdisc's key is.
+        if !P::lookup(&table, key).0.hit {
+            return Err(EINVAL);
+        }
+    }
+    let keys = Arc::new(keys, GFP_KERNEL)?;
+    let readers = Arc::new(Readers::default(), GFP_KERNEL)?;
+    let threads = if p.readers == 1 {
+        system::online_cpus() as usize
+    } else {
+        1
+    };
+    let freed_before = FREED.load(Relaxed);
+    // The updater's figures and error, from its thread.
+    let out = KBox::pin_init(
+        new_spinlock!(None::<Result<Measured>>, "key_unregister_out"),
+        GFP_KERNEL,
+    )?;
+    ctl.threads(c"rcu_lab/keys", threads, &|i| {
+        if i != 0 {
+            if reader(&table, &keys, &readers, i).is_err() {
+                ctl.stop();
+            }
+            return;
+        }
+        let r = (|| -> Result<Measured> {
+            let mut m = Measured {
+                keys: p.keys,
+                lookup_ns: time_lookups(&table, &keys, p.lookups),
+                ..Measured::default()
+            };
+            let gp = rcu::GpSeq::now();
+            let ipi = system::ipi_count();
+            let cbs = shared.pending.counts().1;
+            let start = Instant::now();
+            let parked = P::teardown(&table, &keys, s, shared, p.zap == 1)?;
+            m.teardown_ns = start.elapsed_ns();
+            P::flush(parked, s, shared);
+            m.freed_us = start.elapsed_us();
+            m.pending_cbs = shared.pending.counts().1 - cbs;
+            (m.gps, m.exp_gps) = gp.elapsed();
+            m.ipis = match (ipi, system::ipi_count()) {
+                (Some(a), Some(b)) => b.saturating_sub(a),
+                _ => 0,
+            };
+            Ok(m)
+        })();
+        readers.done.store(true, Relaxed);
+        *out.lock() = Some(r);
+    })?;
+    let mut m = out.lock().take().ok_or(EINTR)??;
+    m.freed = FREED.load(Relaxed) - freed_before;
+    m.reads = readers.reads.load(Relaxed);
+    m.irq_reads = readers.irq_reads.load(Relaxed);
+    m.hits = readers.hits.load(Relaxed);
+    m.bad = readers.bad.load(Relaxed);
+    m.wildcard = readers.wildcard.load(Relaxed);
+    if table.len() != 0 {
+        return Err(EINVAL);
+    }
+    drop(table);
+    if p.idle == 1 {
+        let gp = rcu::GpSeq::now();
+        let ipi = system::ipi_count();
+        ctl.sleep_us(m.freed_us.max(1))?;
+        let (g, e) = gp.elapsed();
+        m.idle_gps = Some(g);
+        m.idle_exp_gps = Some(e);
+        m.idle_ipis = match (ipi, system::ipi_count()) {
+            (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+            _ => None,
+        };
+    }
+    Ok(m)
+}
+
+impl Spec for KeyUnregister {
+    const NAME: &'static CStr = c"key_unregister";
+    type Params = Params;
+    type Shared = Shared;
+
+    fn shared() -> Result<Shared> {
+        Ok(Shared {
+            zap: Zap::new()?,
+            engine: Batch::new(c"key_unregister", Config::default())?,
+            pending: KBox::pin_init(PendingFree::new(), GFP_KERNEL)?,
+            zap_sum: AtomicUsize::new(0),
+        })
+    }
+
+    /// The keys (a 64-byte kmalloc object each on the debug kernel), the
+    /// key list and the buckets.
+    fn peak_bytes(p: &Params) -> Result<u64> {
+        Ok(p.keys * (64 + 8) + (8 << p.bits))
+    }
+
+    fn run(p: &Params, shared: &Shared, run: &mut Run) -> Result<CString> {
+        if p.variants & NONE_BIT != 0 && p.unsafe_none == 0 {
+            crate::print::pr_warn_ratelimited!(
+                "key_unregister: run refused: variant none (bit 128) frees with no wait; set \
+                 unsafe_none=1 to run it\n"
+            );
+            return Err(EINVAL);
+        }
+        run.line(format_args!(
+            "# method: a replica of lockdep's key hash ({} buckets, hash_long(key, {}), RCU \
+             hlists under one raw spinlock taken irqsave); per run {} keys registered and \
+             looked up once, {} lookups timed (hits and misses alternating), then every key \
+             unregistered in order by the variant (zap stand-in under the lock: {}); readers: \
+             {}",
+            1u64 << p.bits,
+            p.bits,
+            p.keys,
+            p.lookups,
+            if p.zap == 1 { "on" } else { "off" },
+            if p.readers == 1 {
+                "one busy reader thread per other CPU (half hits, half misses) plus a hard-irq \
+                 reader every 100 us on those CPUs"
+            } else {
+                "none"
+            }
+        ))?;
+        run.line(format_args!(
+            "# teardown_us, per_key_ns: caller-visible teardown (first unlink to last \
+             unregister returned); freed_us: first unlink until every entry was freed \
+             (deferred: its callbacks; batched: engine barrier, then rcu_barrier; park: one \
+             synchronize_rcu); gps/exp_gps: normal/expedited grace periods over freed_us, \
+             idle_*: over an idle interval as long after it; ipis: function-call interrupts \
+             (CAL) of all online CPUs over the same interval; bad: entries met that were not \
+             live (must be 0); wildcard: hard-irq lookups whose hazard pointer nested; \
+             pending_cbs: deferred's callbacks (grace periods its two halves waited)"
+        ))?;
+        run.plot(
+            "teardown_us",
+            true,
+            "key unregister: caller-visible teardown, us",
+        )?;
+        run.plot(
+            "net_ipis",
+            false,
+            "key unregister: IPIs over the teardown, net of idle",
+        )?;
+        let summary = run.rounds(
+            VARIANTS,
+            p.variants,
+            p.rounds as usize,
+            FIELDS,
+            |ctl, s, _seq| {
+                let m = match s {
+                    Strategy::Hazptr => measure_on::<ByHazptr>(ctl, shared, s, p)?,
+                    _ => measure_on::<ByRcu>(ctl, shared, s, p)?,
+                };
+                if m.freed != m.keys {
+                    pr_warn!(
+                        "key_unregister: {} keys torn down but {} freed\n",
+                        m.keys,
+                        m.freed
+                    );
+                }
+                Ok(m)
+            },
+        )?;
+        let summary = summary.into_bytes();
+        let summary = core::str::from_utf8(&summary).map_err(|_| EINVAL)?;
+        CString::try_from_fmt(fmt!("{summary}"))
+    }
+}
