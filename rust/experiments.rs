@@ -180,7 +180,9 @@ pub(crate) struct Control {
 }
 
 impl Control {
-    fn new() -> Self {
+    /// A control of no run: nothing stops it but [`Control::stop`] (the
+    /// selftests drive experiment code with one).
+    pub(crate) fn new() -> Self {
         Self {
             stop: AtomicBool::new(false),
             signalled: AtomicBool::new(false),

@@ -24,6 +24,7 @@ use kernel::{new_mutex, prelude::*, str::CString, sync::Mutex};
 
 mod batch;
 mod hazptr;
+mod keys;
 mod locks;
 mod matrix;
 mod rcu;
@@ -63,6 +64,7 @@ fn cases() -> impl Iterator<Item = &'static Case> {
         hazptr::CASES,
         batch::CASES,
         matrix::CASES,
+        keys::CASES,
     ]
     .into_iter()
     .flatten()

@@ -134,6 +134,14 @@ pub(crate) fn ipi_count() -> Option<u64> {
     u64::try_from(n).ok()
 }
 
+/// Whether the kernel is tainted `B` (`TAINT_BAD_PAGE`): KASAN's reports
+/// set it (mm/kasan/report.c `end_report()`), so a negative test can stop
+/// provoking once one was printed. Any context.
+pub(crate) fn tainted_bad_page() -> bool {
+    // SAFETY: `test_taint()` reads a bit of `tainted_mask`; any context.
+    unsafe { kernel::bindings::test_taint(kernel::bindings::TAINT_BAD_PAGE) != 0 }
+}
+
 /// Number of online CPUs.
 pub(crate) fn online_cpus() -> u32 {
     // SAFETY: `num_online_cpus()` may be called from any context.

@@ -181,9 +181,24 @@ pub(crate) struct Shared {
     zap_sum: AtomicUsize,
 }
 
-/// Counters of one run's readers.
-#[derive(Default)]
+/// How readers look keys up.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Look {
+    /// Half live keys, half misses (the workload).
+    Mixed,
+    /// Live keys only: every walk passes the entries being torn down (the
+    /// negative tests).
+    Live,
+    /// Live keys only, with no protection at all (the negative test of
+    /// `hazptr`: its updater waits for protected readers only).
+    Unprotected,
+}
+
+/// The readers of one run: the keys they look up and their counters.
 struct Readers {
+    /// The keys of the current cycle, as numbers (0: none yet).
+    keys: KVec<AtomicUsize>,
+    look: Look,
     reads: AtomicU64,
     hits: AtomicU64,
     bad: AtomicU64,
@@ -194,9 +209,58 @@ struct Readers {
 }
 
 impl Readers {
-    /// Counts one lookup and checks what it met.
-    fn count(&self, f: Found, bad: u64) {
-        self.reads.fetch_add(1, Relaxed);
+    fn new(n: usize, look: Look) -> Result<Arc<Self>> {
+        let mut keys = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            keys.push(AtomicUsize::new(0), GFP_KERNEL)?;
+        }
+        Ok(Arc::new(
+            Readers {
+                keys,
+                look,
+                reads: AtomicU64::new(0),
+                hits: AtomicU64::new(0),
+                bad: AtomicU64::new(0),
+                irq_reads: AtomicU64::new(0),
+                wildcard: AtomicU64::new(0),
+                done: AtomicBool::new(false),
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    /// Publishes this cycle's keys to the readers.
+    fn set_keys(&self, keys: &[Key]) {
+        for (slot, k) in self.keys.iter().zip(keys) {
+            slot.store(k.addr(), Relaxed);
+        }
+    }
+
+    /// The key of the `i`th lookup: with [`Look::Mixed`], live keys on even
+    /// turns and keys no entry has on odd ones.
+    fn pick(&self, i: usize) -> Key {
+        if self.look == Look::Mixed && i % 2 == 1 {
+            return Key::absent(i);
+        }
+        let n = if self.look == Look::Mixed { i / 2 } else { i };
+        Key::from_addr(self.keys[n % self.keys.len()].load(Relaxed))
+    }
+
+    /// One lookup by the readers' way; counts it.
+    fn lookup<P: Protected>(&self, t: &HashTable<KeyObj, P>, i: usize, irq: bool) {
+        let (f, bad) = if self.look == Look::Unprotected {
+            unprotected(t, self.pick(i))
+        } else {
+            P::lookup(t, self.pick(i))
+        };
+        if irq {
+            self.irq_reads.fetch_add(1, Relaxed);
+            if f.nested {
+                self.wildcard.fetch_add(1, Relaxed);
+            }
+        } else {
+            self.reads.fetch_add(1, Relaxed);
+        }
         if f.hit {
             self.hits.fetch_add(1, Relaxed);
         }
@@ -206,6 +270,18 @@ impl Readers {
     }
 }
 
+/// A walk with no protection. Deliberately wrong: only the negative test
+/// `key_unregister_unprotected` looks keys up this way, while its updater
+/// frees entries once no *protected* reader is on their bucket.
+#[allow(unsafe_code)]
+fn unprotected<P: Protection>(t: &HashTable<KeyObj, P>, key: Key) -> (Found, u64) {
+    let mut bad = 0;
+    // SAFETY: None: the updater may free an entry this walk is on (the
+    // negative test wants KASAN to see that).
+    let f = unsafe { t.find_unprotected(key, |k| bad += check(k)) };
+    (f, bad)
+}
+
 /// A table's way of looking keys up, and of tearing them down.
 trait Protected: Protection + Sized + Send + Sync {
     /// Looks `key` up (`is_dynamic_key()`); returns what it found and how
@@ -213,15 +289,16 @@ trait Protected: Protection + Sized + Send + Sync {
     fn lookup(t: &HashTable<KeyObj, Self>, key: Key) -> (Found, u64);
 
     /// Unregisters every key of `keys` in order by `s`, with the zap
-    /// stand-in under the lock if `zap`; returns what `park` parked (else
-    /// nothing). This is the caller-visible teardown. Sleeps (by the
-    /// strategy).
+    /// stand-in under the lock if `zap`, until `stop()`; returns what `park`
+    /// parked (else nothing). This is the caller-visible teardown. Sleeps
+    /// (by the strategy).
     fn teardown(
         t: &HashTable<KeyObj, Self>,
         keys: &[Key],
         s: Strategy,
         shared: &Shared,
         zap: bool,
+        stop: &dyn Fn() -> bool,
     ) -> Result<KVec<Self::Unhashed<KeyObj>>>;
 
     /// Frees what the teardown left: `park`'s one `synchronize_rcu()`, the
@@ -265,12 +342,16 @@ impl Protected for ByRcu {
         s: Strategy,
         shared: &Shared,
         zap: bool,
+        stop: &dyn Fn() -> bool,
     ) -> Result<KVec<Unhashed>> {
         let mut parked = KVec::new();
         if matches!(s, Strategy::SyncBatched | Strategy::Park) {
             parked.reserve(keys.len(), GFP_KERNEL)?;
         }
         for &key in keys {
+            if stop() {
+                break;
+            }
             let old = unlink(t, key, shared, zap)?;
             match s {
                 Strategy::Sync => SynchronizeRcu.reclaim(old),
@@ -316,11 +397,15 @@ impl Protected for ByHazptr {
         s: Strategy,
         shared: &Shared,
         zap: bool,
+        stop: &dyn Fn() -> bool,
     ) -> Result<KVec<Self::Unhashed<KeyObj>>> {
         if s != Strategy::Hazptr {
             return Err(EINVAL);
         }
         for &key in keys {
+            if stop() {
+                break;
+            }
             HazptrSynchronize.reclaim(unlink(t, key, shared, zap)?);
         }
         Ok(KVec::new())
@@ -334,16 +419,82 @@ impl Protected for ByHazptr {
 /// use after free KASAN reports.
 #[allow(unsafe_code)]
 fn free_now(old: Unhashed) {
-    let p = old.into_raw();
-    // SAFETY: NOT SAFE, on purpose (the variant runs only with
-    // `unsafe_none=1`, for the negative test): the box came from
-    // `KBox::into_raw` and is owned here, but readers that found the entry
-    // before the unlink may still be on it.
-    drop(unsafe { KBox::from_raw(p) });
+    // SAFETY: None: this breaks `free_now()`'s contract on purpose (the
+    // variant runs only with `unsafe_none=1`, and in the negative test):
+    // readers that found the entry before the unlink may still be on it.
+    unsafe { old.free_now() };
 }
 
 /// Period of the hard-interrupt readers.
 const IRQ_PERIOD_NS: u64 = 100_000;
+
+/// Runs `body` with a hard-interrupt reader ticking on this CPU.
+fn with_irq_reader<P: Protected, R>(
+    t: &Arc<HashTable<KeyObj, P>>,
+    r: &Arc<Readers>,
+    body: impl FnOnce() -> R,
+) -> Result<R> {
+    let (tt, rr) = (t.clone(), r.clone());
+    let timer = KBox::pin_init(
+        PeriodicTimer::new(IRQ_PERIOD_NS, move || {
+            let n = rr.irq_reads.load(Relaxed) as usize;
+            rr.lookup(&tt, n, true);
+        }),
+        GFP_KERNEL,
+    )?;
+    Ok(timer.as_ref().run_while(body))
+}
+
+/// A reader thread's loop on its CPU, with a hard-interrupt reader on top,
+/// until the run is done. Sleeps.
+fn reader<P: Protected>(t: &Arc<HashTable<KeyObj, P>>, r: &Arc<Readers>, cpu: usize) -> Result {
+    with_irq_reader(t, r, || {
+        let mut i = cpu;
+        while !r.done.load(Relaxed) {
+            for _ in 0..64 {
+                r.lookup(t, i, false);
+                i += 1;
+            }
+            task::cond_resched();
+        }
+    })
+}
+
+/// Times `n` lookups, hits and misses alternating; the mean, in ns.
+fn time_lookups<P: Protected>(t: &HashTable<KeyObj, P>, keys: &[Key], n: u64) -> u64 {
+    if n == 0 {
+        return 0;
+    }
+    let start = Instant::now();
+    let mut hits = 0u64;
+    for i in 0..n as usize {
+        let key = if i % 2 == 0 {
+            keys[i / 2 % keys.len()]
+        } else {
+            Key::absent(i)
+        };
+        hits += u64::from(P::lookup(t, key).0.hit);
+    }
+    core::hint::black_box(hits);
+    start.elapsed_ns() / n
+}
+
+/// Registers `n` keys in `t`, each looked up once as a qdisc's is, and
+/// publishes them to the readers. Sleeps.
+fn register<P: Protected>(t: &HashTable<KeyObj, P>, n: usize, r: &Readers) -> Result<KVec<Key>> {
+    let mut keys = KVec::with_capacity(n, GFP_KERNEL)?;
+    for _ in 0..n {
+        let key = t.insert(KeyObj {
+            magic: AtomicU64::new(MAGIC),
+        })?;
+        keys.push(key, GFP_KERNEL)?;
+        if !P::lookup(t, key).0.hit {
+            return Err(EINVAL);
+        }
+    }
+    r.set_keys(&keys);
+    Ok(keys)
+}
 
 /// What one variant run measured.
 #[derive(Clone, Copy, Default)]
@@ -396,64 +547,49 @@ const FIELDS: &[Field<Measured>] = &[
     F::value("wildcard", |m| Some(m.wildcard)),
 ];
 
-/// The key a reader looks up on its `i`th lookup: live keys on even
-/// turns, keys no entry has on odd ones.
-fn pick(keys: &[Key], i: usize) -> Key {
-    if i % 2 == 0 {
-        keys[i / 2 % keys.len()]
-    } else {
-        Key::absent(i)
-    }
+/// Reads the IPI count.
+fn ipis_since(before: Option<u64>) -> Option<u64> {
+    Some(system::ipi_count()?.saturating_sub(before?))
 }
 
-/// A reader thread's loop on its CPU, with a hard-interrupt reader on top.
-/// Sleeps.
-fn reader<P: Protected>(
+/// Runs `updater` in thread 0 (on CPU 0) and, with `readers`, a reader
+/// thread on every other CPU, each with a hard-interrupt reader (and one
+/// on CPU 0 too when `irq_on_updater`), until `updater` returns; returns
+/// its result. Sleeps.
+fn with_readers<P: Protected, R: Send + Unpin>(
+    ctl: &Control,
     t: &Arc<HashTable<KeyObj, P>>,
-    keys: &Arc<KVec<Key>>,
     r: &Arc<Readers>,
-    cpu: usize,
-) -> Result {
-    let (tt, kk, rr) = (t.clone(), keys.clone(), r.clone());
-    let timer = KBox::pin_init(
-        PeriodicTimer::new(IRQ_PERIOD_NS, move || {
-            let n = rr.irq_reads.fetch_add(1, Relaxed) as usize;
-            let (f, bad) = P::lookup(&tt, pick(&kk, n));
-            if f.nested {
-                rr.wildcard.fetch_add(1, Relaxed);
-            }
-            if bad > 0 {
-                rr.bad.fetch_add(bad, Relaxed);
-            }
-        }),
+    readers: bool,
+    irq_on_updater: bool,
+    updater: impl Fn() -> Result<R> + Sync,
+) -> Result<R> {
+    let threads = if readers {
+        system::online_cpus() as usize
+    } else {
+        1
+    };
+    let out = KBox::pin_init(
+        new_spinlock!(None::<Result<R>>, "key_unregister_out"),
         GFP_KERNEL,
     )?;
-    timer.as_ref().run_while(|| {
-        let mut i = cpu;
-        while !r.done.load(Relaxed) {
-            for _ in 0..64 {
-                let (f, bad) = P::lookup(t, pick(keys, i));
-                r.count(f, bad);
-                i += 1;
+    ctl.threads(c"rcu_lab/keys", threads, &|i| {
+        if i != 0 {
+            if reader(t, r, i).is_err() {
+                ctl.stop();
             }
-            task::cond_resched();
+            return;
         }
-    });
-    Ok(())
-}
-
-/// Times `n` lookups, hits and misses alternating; the mean, in ns.
-fn time_lookups<P: Protected>(t: &HashTable<KeyObj, P>, keys: &[Key], n: u64) -> u64 {
-    if n == 0 {
-        return 0;
-    }
-    let start = Instant::now();
-    let mut hits = 0u64;
-    for i in 0..n as usize {
-        hits += u64::from(P::lookup(t, pick(keys, i)).0.hit);
-    }
-    core::hint::black_box(hits);
-    start.elapsed_ns() / n
+        let res = if irq_on_updater {
+            with_irq_reader(t, r, &updater).and_then(|x| x)
+        } else {
+            updater()
+        };
+        r.done.store(true, Relaxed);
+        *out.lock() = Some(res);
+    })?;
+    let res = out.lock().take();
+    res.ok_or(EINTR)?
 }
 
 /// One run of strategy `s` on a fresh table protected by `P`.
@@ -465,69 +601,35 @@ fn measure_on<P: Protected>(
 ) -> Result<Measured> {
     let table = Arc::pin_init(HashTable::<KeyObj, P>::new(p.bits as u32), GFP_KERNEL)?;
     let n = p.keys as usize;
-    let mut keys = KVec::with_capacity(n, GFP_KERNEL)?;
-    for _ in 0..n {
-        let key = table.insert(KeyObj {
-            magic: AtomicU64::new(MAGIC),
-        })?;
-        keys.push(key, GFP_KERNEL)?;
-        // Registered and looked up once, as a qdisc's key is.
-        if !P::lookup(&table, key).0.hit {
-            return Err(EINVAL);
-        }
-    }
-    let keys = Arc::new(keys, GFP_KERNEL)?;
-    let readers = Arc::new(Readers::default(), GFP_KERNEL)?;
-    let threads = if p.readers == 1 {
-        system::online_cpus() as usize
-    } else {
-        1
-    };
+    let r = Readers::new(n, Look::Mixed)?;
+    let keys = register(&table, n, &r)?;
     let freed_before = FREED.load(Relaxed);
-    // The updater's figures and error, from its thread.
-    let out = KBox::pin_init(
-        new_spinlock!(None::<Result<Measured>>, "key_unregister_out"),
-        GFP_KERNEL,
-    )?;
-    ctl.threads(c"rcu_lab/keys", threads, &|i| {
-        if i != 0 {
-            if reader(&table, &keys, &readers, i).is_err() {
-                ctl.stop();
-            }
-            return;
-        }
-        let r = (|| -> Result<Measured> {
-            let mut m = Measured {
-                keys: p.keys,
-                lookup_ns: time_lookups(&table, &keys, p.lookups),
-                ..Measured::default()
-            };
-            let gp = rcu::GpSeq::now();
-            let ipi = system::ipi_count();
-            let cbs = shared.pending.counts().1;
-            let start = Instant::now();
-            let parked = P::teardown(&table, &keys, s, shared, p.zap == 1)?;
-            m.teardown_ns = start.elapsed_ns();
-            P::flush(parked, s, shared);
-            m.freed_us = start.elapsed_us();
-            m.pending_cbs = shared.pending.counts().1 - cbs;
-            (m.gps, m.exp_gps) = gp.elapsed();
-            m.ipis = match (ipi, system::ipi_count()) {
-                (Some(a), Some(b)) => b.saturating_sub(a),
-                _ => 0,
-            };
-            Ok(m)
-        })();
-        readers.done.store(true, Relaxed);
-        *out.lock() = Some(r);
+    let stop = || ctl.stopping();
+    let mut m = with_readers(ctl, &table, &r, p.readers == 1, false, || {
+        let mut m = Measured {
+            keys: p.keys,
+            lookup_ns: time_lookups(&table, &keys, p.lookups),
+            ..Measured::default()
+        };
+        let gp = rcu::GpSeq::now();
+        let ipi = system::ipi_count();
+        let cbs = shared.pending.counts().1;
+        let start = Instant::now();
+        let parked = P::teardown(&table, &keys, s, shared, p.zap == 1, &stop)?;
+        m.teardown_ns = start.elapsed_ns();
+        P::flush(parked, s, shared);
+        m.freed_us = start.elapsed_us();
+        m.pending_cbs = shared.pending.counts().1 - cbs;
+        (m.gps, m.exp_gps) = gp.elapsed();
+        m.ipis = ipis_since(ipi).unwrap_or(0);
+        Ok(m)
     })?;
-    let mut m = out.lock().take().ok_or(EINTR)??;
     m.freed = FREED.load(Relaxed) - freed_before;
-    m.reads = readers.reads.load(Relaxed);
-    m.irq_reads = readers.irq_reads.load(Relaxed);
-    m.hits = readers.hits.load(Relaxed);
-    m.bad = readers.bad.load(Relaxed);
-    m.wildcard = readers.wildcard.load(Relaxed);
+    m.reads = r.reads.load(Relaxed);
+    m.irq_reads = r.irq_reads.load(Relaxed);
+    m.hits = r.hits.load(Relaxed);
+    m.bad = r.bad.load(Relaxed);
+    m.wildcard = r.wildcard.load(Relaxed);
     if table.len() != 0 {
         return Err(EINVAL);
     }
@@ -539,12 +641,121 @@ fn measure_on<P: Protected>(
         let (g, e) = gp.elapsed();
         m.idle_gps = Some(g);
         m.idle_exp_gps = Some(e);
-        m.idle_ipis = match (ipi, system::ipi_count()) {
-            (Some(a), Some(b)) => Some(b.saturating_sub(a)),
-            _ => None,
-        };
+        m.idle_ipis = ipis_since(ipi);
     }
     Ok(m)
+}
+
+/// What a stress run saw.
+pub(crate) struct StressReport {
+    /// Register-and-tear-down cycles.
+    pub(crate) cycles: u64,
+    /// Keys registered, and freed (each exactly once, or KASAN reports).
+    pub(crate) registered: u64,
+    pub(crate) freed: u64,
+    /// Lookups by reader threads and by hard interrupts, hits among them.
+    pub(crate) reads: u64,
+    pub(crate) irq_reads: u64,
+    pub(crate) hits: u64,
+    /// Entries met that were not live.
+    pub(crate) bad: u64,
+    /// Hard-interrupt lookups whose hazard pointer stored the wildcard.
+    pub(crate) wildcard: u64,
+}
+
+impl core::fmt::Display for StressReport {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{} cycles, {} keys registered, {} freed; {} reads, {} irq reads ({} with the \
+             wildcard), {} hits, {} bad",
+            self.cycles,
+            self.registered,
+            self.freed,
+            self.reads,
+            self.irq_reads,
+            self.wildcard,
+            self.hits,
+            self.bad
+        )
+    }
+}
+
+/// Which stress to run.
+#[derive(Clone, Copy)]
+pub(crate) enum StressKind {
+    /// Variant `variant` (by name), with correct readers, for `ms`.
+    Strategy(&'static str),
+    /// `none` with readers on exactly the keys torn down, two buckets,
+    /// cycles until `stop()` says KASAN reported (or `ms` pass).
+    None,
+    /// `hazptr` with readers that take no protection, likewise.
+    UnprotectedHazptr,
+}
+
+/// Registers and tears down `keys` keys again and again for `ms` (or until
+/// `stop()`), by a strategy, with a reader thread on every other CPU and a
+/// hard-interrupt reader on every CPU: the selftests' stress of each
+/// strategy, and the negative tests' use after free. Sleeps.
+pub(crate) fn stress(
+    kind: StressKind,
+    ms: u64,
+    keys: usize,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<StressReport> {
+    let (name, bits, look) = match kind {
+        StressKind::Strategy(n) => (n, 4, Look::Mixed),
+        StressKind::None => ("none", 1, Look::Live),
+        StressKind::UnprotectedHazptr => ("hazptr", 1, Look::Unprotected),
+    };
+    let s = VARIANTS.iter().find(|v| v.name == name).ok_or(EINVAL)?.v;
+    let shared = KeyUnregister::shared()?;
+    let ctl = Control::new();
+    match s {
+        Strategy::Hazptr => stress_on::<ByHazptr>(&ctl, &shared, s, ms, bits, keys, look, stop),
+        _ => stress_on::<ByRcu>(&ctl, &shared, s, ms, bits, keys, look, stop),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn stress_on<P: Protected>(
+    ctl: &Control,
+    shared: &Shared,
+    s: Strategy,
+    ms: u64,
+    bits: u32,
+    keys: usize,
+    look: Look,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<StressReport> {
+    let table = Arc::pin_init(HashTable::<KeyObj, P>::new(bits), GFP_KERNEL)?;
+    let r = Readers::new(keys, look)?;
+    let freed_before = FREED.load(Relaxed);
+    let start = Instant::now();
+    let never = || false;
+    let (cycles, registered) = with_readers(ctl, &table, &r, true, true, || {
+        let (mut cycles, mut registered) = (0u64, 0u64);
+        while start.elapsed_ns() < ms * 1_000_000 && !stop() && !ctl.stopping() {
+            let ks = register(&table, keys, &r)?;
+            registered += ks.len() as u64;
+            let parked = P::teardown(&table, &ks, s, shared, false, &never)?;
+            P::flush(parked, s, shared);
+            cycles += 1;
+            task::cond_resched();
+        }
+        Ok((cycles, registered))
+    })?;
+    drop(table);
+    Ok(StressReport {
+        cycles,
+        registered,
+        freed: FREED.load(Relaxed) - freed_before,
+        reads: r.reads.load(Relaxed),
+        irq_reads: r.irq_reads.load(Relaxed),
+        hits: r.hits.load(Relaxed),
+        bad: r.bad.load(Relaxed),
+        wildcard: r.wildcard.load(Relaxed),
+    })
 }
 
 impl Spec for KeyUnregister {
@@ -562,9 +773,9 @@ impl Spec for KeyUnregister {
     }
 
     /// The keys (a 64-byte kmalloc object each on the debug kernel), the
-    /// key list and the buckets.
+    /// key lists and the buckets.
     fn peak_bytes(p: &Params) -> Result<u64> {
-        Ok(p.keys * (64 + 8) + (8 << p.bits))
+        Ok(p.keys * (64 + 16) + (8 << p.bits))
     }
 
     fn run(p: &Params, shared: &Shared, run: &mut Run) -> Result<CString> {
@@ -623,12 +834,16 @@ impl Spec for KeyUnregister {
                     Strategy::Hazptr => measure_on::<ByHazptr>(ctl, shared, s, p)?,
                     _ => measure_on::<ByRcu>(ctl, shared, s, p)?,
                 };
-                if m.freed != m.keys {
+                if m.freed != m.keys || m.bad != 0 {
                     pr_warn!(
-                        "key_unregister: {} keys torn down but {} freed\n",
+                        "key_unregister: {} keys torn down, {} freed, {} bad reads\n",
                         m.keys,
-                        m.freed
+                        m.freed,
+                        m.bad
                     );
+                    if s != Strategy::None {
+                        return Err(EIO);
+                    }
                 }
                 Ok(m)
             },

@@ -78,6 +78,17 @@ kernel::static_assert!(
 pub(crate) struct Key(usize);
 
 impl Key {
+    /// The key as a number (0 is no key).
+    pub(crate) fn addr(self) -> usize {
+        self.0
+    }
+
+    /// A key from [`Key::addr`]'s number: looking it up finds the entry
+    /// only while it is in the table.
+    pub(crate) fn from_addr(addr: usize) -> Self {
+        Key(addr)
+    }
+
     /// A key that no entry has (odd, so never an allocation's address),
     /// for lookups that must miss.
     pub(crate) fn absent(seed: usize) -> Self {
@@ -327,6 +338,21 @@ impl<T: Send + Sync + 'static> HashTable<T, ByHazptr> {
         found.nested = guard.is_nested();
         drop(guard);
         found
+    }
+}
+
+impl<T: Send + Sync + 'static, P: Protection> HashTable<T, P> {
+    /// Looks `key` up with no protection at all: the reader the negative
+    /// test `key_unregister_unprotected` runs against a [`ByHazptr`]
+    /// table, to show that its updater waits only for protected readers.
+    ///
+    /// # Safety
+    ///
+    /// Every node reachable from the bucket must stay live until this
+    /// returns (no unregister may run meanwhile).
+    pub(crate) unsafe fn find_unprotected(&self, key: Key, visit: impl FnMut(&T)) -> Found {
+        // SAFETY: The caller keeps the nodes live.
+        unsafe { self.walk(key, visit) }
     }
 }
 
