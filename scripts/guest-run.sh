@@ -83,12 +83,21 @@ echo "==> the kernel's refscale (lock, lock-irq, rcu, preempt), same boot"
 # the debug kernel, five on the performance kernel; its evidence matrix's
 # clean cells on the debug kernel only (lockdep judges them there); and a
 # flood from one CPU on the performance kernel (fallback fraction and peak
-# block pages when one thread hands over 20000 objects at once).
+# block pages when one thread hands over 20000 objects at once). Experiment
+# 3's key teardown (key_unregister): 65 keys (mq on 64 queues) with busy
+# readers, one round on the debug kernel; on the performance kernel five
+# rounds each with busy readers and idle, with the zap stand-in off and on,
+# and 256 keys with busy readers.
 EXPERIMENTS="
 kfree_batching          kfree_batching threads=2,objects=2000,loops=8,size=32,rounds=3 threads=2,objects=2000,loops=8,size=32,rounds=7
 kfree_batching-cache32  kfree_batching -                                                variants=1,cache_pages=32,rounds=7
 raw_call_rcu            raw_call_rcu   threads=2,objects=1000,loops=4,rounds=1,matrix=1     threads=2,objects=2000,loops=8,rounds=5,matrix=0
 raw_call_rcu-flood      raw_call_rcu   -                                                threads=1,objects=20000,loops=2,rounds=3,idle=0,matrix=0
+key_unregister          key_unregister rounds=1                                         rounds=5
+key_unregister-idle     key_unregister -                                                readers=0,rounds=5
+key_unregister-zap      key_unregister -                                                zap=1,rounds=5
+key_unregister-idle-zap key_unregister -                                                readers=0,zap=1,rounds=5
+key_unregister-256      key_unregister -                                                keys=256,rounds=3
 "
 if grep -q "^lockdep: on" "$D/info"; then kernel=debug rounds=3; else kernel=perf rounds=7; fi
 
