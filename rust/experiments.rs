@@ -167,6 +167,7 @@ static EXPERIMENTS: &[fn(&mut Dir) -> Result] = &[
     register_one::<kfree_batching::KfreeBatching>,
     register_one::<raw_call_rcu::RawCallRcu>,
     register_one::<key_unregister::KeyUnregister>,
+    register_one::<key_unregister::lockdep::LockdepKeys>,
 ];
 
 /// How a run is going: whether it must stop, and why.

@@ -87,7 +87,9 @@ echo "==> the kernel's refscale (lock, lock-irq, rcu, preempt), same boot"
 # 3's key teardown (key_unregister): 65 keys (mq on 64 queues) with busy
 # readers, one round on the debug kernel; on the performance kernel five
 # rounds each with busy readers and idle, with the zap stand-in off and on,
-# and 256 keys with busy readers.
+# and 256 keys with busy readers. Its real-lockdep part (lockdep_keys) on
+# the debug kernel only (the performance kernel has no lockdep), 65 and 256
+# keys; scripts/guest-lockdep-keys.sh gives the same on another model.
 EXPERIMENTS="
 kfree_batching          kfree_batching threads=2,objects=2000,loops=8,size=32,rounds=3 threads=2,objects=2000,loops=8,size=32,rounds=7
 kfree_batching-cache32  kfree_batching -                                                variants=1,cache_pages=32,rounds=7
@@ -98,6 +100,8 @@ key_unregister-idle     key_unregister -                                        
 key_unregister-zap      key_unregister -                                                zap=1,rounds=5
 key_unregister-idle-zap key_unregister -                                                readers=0,zap=1,rounds=5
 key_unregister-256      key_unregister -                                                keys=256,rounds=3
+lockdep_keys            lockdep_keys   keys=65,rounds=5                                 -
+lockdep_keys-256        lockdep_keys   keys=256,rounds=3                                -
 "
 if grep -q "^lockdep: on" "$D/info"; then kernel=debug rounds=3; else kernel=perf rounds=7; fi
 

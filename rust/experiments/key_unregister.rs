@@ -32,6 +32,8 @@
 //! (its magic, which a freed entry poisons). See
 //! `Documentation/key_unregister.rst`.
 
+pub(crate) mod lockdep;
+
 use super::{params, Control, Field, Run, Spec, Variant};
 use crate::{
     rcu::{

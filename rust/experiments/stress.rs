@@ -306,7 +306,7 @@ pub(crate) fn run<T: Table>(table: Arc<T>, stats: &Arc<Stats>, ms: u64) -> Resul
 /// readers could still hold. Sleeps.
 pub(crate) fn retired<T: Send + Sync>(
     n: usize,
-    new: impl Fn(usize) -> T,
+    mut new: impl FnMut(usize) -> T,
 ) -> Result<KVVec<Retired<T>>> {
     let mut v = KVVec::with_capacity(n, GFP_KERNEL)?;
     for i in 0..n {

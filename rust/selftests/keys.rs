@@ -6,10 +6,21 @@
 
 use super::{Case, Outcome};
 use crate::{
-    experiments::key_unregister::{stress, StressKind},
+    experiments::{
+        key_unregister::{stress, StressKind},
+        stress::retired,
+    },
+    new_raw_spinlock, rcu,
+    sync::{KeyReaper, LockClass, RawSpinLock},
     system,
+    time::hrtimer::PeriodicTimer,
 };
-use kernel::prelude::*;
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use kernel::{
+    prelude::*,
+    sync::Arc,
+    time::{delay::fsleep, Delta},
+};
 
 /// The stress case of strategy `$name`.
 macro_rules! stress_case {
@@ -35,6 +46,12 @@ pub(super) const CASES: &[Case] = &[
     stress_case!("deferred"),
     stress_case!("batched"),
     stress_case!("park"),
+    Case {
+        name: "lockdep_key_reaped_contexts",
+        negative: false,
+        about: "real lockdep keys dropped in hardirq, RCU callbacks and under a raw lock, reaped",
+        run: reaped_contexts,
+    },
     Case {
         name: "key_unregister_none",
         negative: true,
@@ -82,5 +99,89 @@ fn negative_case(kind: StressKind) -> Result<Outcome> {
     Outcome::new(
         kasan || r.bad > 0,
         format_args!("{}; KASAN reported (taint B): {kasan}", r),
+    )
+}
+
+/// Keys each context of [`reaped_contexts`] drops.
+const REAPED_PER_CONTEXT: usize = 8;
+
+/// Real lockdep keys, each with a lock taken once, dropped through the
+/// reaper from a hard interrupt (under a raw spinlock, interrupts off), from
+/// RCU callbacks, and from task context under a raw spinlock; the reaper
+/// unregisters and frees all of them. The kselftest compares
+/// `/proc/lockdep_stats` before and after.
+pub(super) fn reaped_contexts() -> Result<Outcome> {
+    let reaper = KeyReaper::new(4)?;
+    let mut made = KVec::new();
+    for _ in 0..3 * REAPED_PER_CONTEXT {
+        let key = reaper.key()?;
+        let lock: Pin<KBox<RawSpinLock<u64>>> = KBox::pin_init(
+            RawSpinLock::new(0, c"rcu_lab_reaped_lock", LockClass::Reaped(key.clone())),
+            GFP_KERNEL,
+        )?;
+        *lock.lock() += 1;
+        drop(lock);
+        made.push(Some(key), GFP_KERNEL)?;
+    }
+    // Hard interrupt: a timer pops one key per tick under a raw spinlock.
+    // The vector is filled before it goes under the raw lock: pushing may
+    // allocate, which a raw spinlock forbids.
+    let mut for_irq = KVec::with_capacity(REAPED_PER_CONTEXT, GFP_KERNEL)?;
+    for k in made.iter_mut().take(REAPED_PER_CONTEXT) {
+        for_irq.push(k.take(), GFP_KERNEL)?;
+    }
+    let irq_keys = Arc::pin_init(new_raw_spinlock!(for_irq, "rcu_lab_reaped_irq"), GFP_KERNEL)?;
+    let in_hardirq = Arc::new(AtomicU64::new(0), GFP_KERNEL)?;
+    let (q, h) = (irq_keys.clone(), in_hardirq.clone());
+    let timer = KBox::pin_init(
+        PeriodicTimer::new(100_000, move || {
+            let mut g = q.lock_irqsave();
+            if let Some(k) = g.pop() {
+                if system::ContextState::now().in_hardirq {
+                    h.fetch_add(1, Relaxed);
+                }
+                // The last handle goes here: in hard interrupt, under a raw
+                // spinlock.
+                drop(k);
+            }
+        }),
+        GFP_KERNEL,
+    )?;
+    timer.as_ref().run_while(|| {
+        for _ in 0..200 {
+            if irq_keys.lock_irqsave().is_empty() {
+                break;
+            }
+            fsleep(Delta::from_millis(10));
+        }
+    });
+    drop(timer);
+    // RCU callbacks: each key in an object dropped by call_rcu().
+    let mut rest = made.iter_mut().skip(REAPED_PER_CONTEXT);
+    let in_callbacks = retired(REAPED_PER_CONTEXT, |_| rest.next().and_then(Option::take))?;
+    for r in in_callbacks {
+        r.call_rcu();
+    }
+    // Task context under a raw spinlock with interrupts off.
+    let raw = KBox::pin_init(new_raw_spinlock!((), "rcu_lab_reaped_raw"), GFP_KERNEL)?;
+    for k in made.iter_mut() {
+        let g = raw.lock_irqsave();
+        drop(k.take());
+        drop(g);
+    }
+    rcu::barrier();
+    reaper.flush();
+    let (pending, unregistered, batches) = reaper.counts();
+    let irq = in_hardirq.load(Relaxed);
+    drop(reaper);
+    Outcome::new(
+        irq == REAPED_PER_CONTEXT as u64
+            && pending == 0
+            && unregistered == 3 * REAPED_PER_CONTEXT as u64,
+        format_args!(
+            "{irq} keys dropped in hard interrupt, {n} in RCU callbacks, {n} under a raw \
+             spinlock; {unregistered} unregistered in {batches} batches, {pending} pending",
+            n = REAPED_PER_CONTEXT
+        ),
     )
 }

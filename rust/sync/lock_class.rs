@@ -20,8 +20,8 @@
 //! which is the caller's burden. rcu_lab's locks hold a `LockClass` instead,
 //! which keeps a dynamic key alive (an [`Arc`]) for as long as any lock
 //! uses it: the last lock, or the last other owner, to go drops it, and must
-//! do so in process context. Defer it to a workqueue from RCU callbacks or
-//! atomic sections.
+//! do so in process context. A [`super::ReapedKey`] lifts that rule: its
+//! last holder may go in any context, and its reaper unregisters it later.
 
 use kernel::{
     prelude::*,
@@ -48,6 +48,9 @@ pub(crate) enum LockClass {
     Static(Pin<&'static LockClassKey>),
     /// A run-time key, registered while any holder lives.
     Dynamic(Arc<LockClassKey>),
+    /// A run-time key whose last holder may go in any context: its
+    /// [`KeyReaper`](super::KeyReaper) unregisters it later.
+    Reaped(super::ReapedKey),
 }
 
 impl LockClass {
@@ -65,7 +68,14 @@ impl LockClass {
         match self {
             LockClass::Static(k) => k.as_ptr(),
             LockClass::Dynamic(k) => k.as_ptr(),
+            LockClass::Reaped(k) => k.as_ptr(),
         }
+    }
+}
+
+impl From<super::ReapedKey> for LockClass {
+    fn from(k: super::ReapedKey) -> Self {
+        LockClass::Reaped(k)
     }
 }
 
