@@ -47,7 +47,13 @@ use crate::{
     time::{hrtimer::PeriodicTimer, Instant},
 };
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
-use kernel::{new_spinlock, prelude::*, str::CString, sync::Arc};
+use kernel::{
+    new_spinlock,
+    prelude::*,
+    str::CString,
+    sync::Arc,
+    time::{delay::fsleep, Delta},
+};
 
 params! {
     pub(crate) struct Params {
@@ -207,6 +213,8 @@ struct Readers {
     irq_reads: AtomicU64,
     /// Hard-interrupt lookups whose hazard pointer nested (the wildcard).
     wildcard: AtomicU64,
+    /// Reader threads that have started looking keys up.
+    started: AtomicUsize,
     done: AtomicBool,
 }
 
@@ -225,6 +233,7 @@ impl Readers {
                 bad: AtomicU64::new(0),
                 irq_reads: AtomicU64::new(0),
                 wildcard: AtomicU64::new(0),
+                started: AtomicUsize::new(0),
                 done: AtomicBool::new(false),
             },
             GFP_KERNEL,
@@ -452,6 +461,7 @@ fn with_irq_reader<P: Protected, R>(
 fn reader<P: Protected>(t: &Arc<HashTable<KeyObj, P>>, r: &Arc<Readers>, cpu: usize) -> Result {
     with_irq_reader(t, r, || {
         let mut i = cpu;
+        r.started.fetch_add(1, Relaxed);
         while !r.done.load(Relaxed) {
             for _ in 0..64 {
                 r.lookup(t, i, false);
@@ -581,6 +591,14 @@ fn with_readers<P: Protected, R: Send + Unpin>(
                 ctl.stop();
             }
             return;
+        }
+        // The teardown starts only once every reader is looking keys up
+        // (threads start in their own time: a short teardown would
+        // otherwise run before any reader did).
+        let mut waited = 0;
+        while r.started.load(Relaxed) < threads - 1 && !ctl.stopping() && waited < 5000 {
+            fsleep(Delta::from_micros(1000));
+            waited += 1;
         }
         let res = if irq_on_updater {
             with_irq_reader(t, r, &updater).and_then(|x| x)

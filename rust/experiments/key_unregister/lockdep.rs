@@ -96,10 +96,10 @@ const FIELDS: &[Field<Measured>] = &[
     F::value("floor_pct", |m| m.floor_pct),
     F::count("gps", |m| m.gps, |m| m.idle_gps),
     F::count("exp_gps", |m| m.exp_gps, |m| m.idle_exp_gps),
-    F::value("keys_per_gp", |m| {
+    F::value("keys_per_gp_x10", |m| {
         let net = (m.gps + m.exp_gps)
             .saturating_sub(m.idle_gps.unwrap_or(0) + m.idle_exp_gps.unwrap_or(0));
-        Some(m.keys / net.max(1))
+        Some(m.keys * 10 / net.max(1))
     }),
     F::count("ipis", |m| m.ipis, |m| m.idle_ipis).summary("net IPIs"),
     F::value("batches", |m| m.batches),
@@ -220,7 +220,7 @@ impl Spec for LockdepKeys {
              unregistered and freed; exp_gp_us: one synchronize_rcu_expedited() timed alone \
              (median of 8, just before); zap_floor_us (serial): total_us - keys * exp_gp_us, \
              the time under lockdep_lock estimated (no tracing in these kernels); floor_pct \
-             (reaped): total_us / the last serial run's zap floor; keys_per_gp: keys / net \
+             (reaped): total_us / the last serial run's zap floor; keys_per_gp_x10: 10 x keys / net \
              grace periods (normal + expedited); batches: reaper work runs that found keys"
         ))?;
         run.plot(
