@@ -9,8 +9,9 @@
 //! result fields tables for [`Run::rounds`]. Everything else comes from
 //! here: the debugfs files, the memory check before a run, running variants
 //! over rotating rounds with medians, counts against an idle baseline, the
-//! result rows, per-CPU load threads, stopping on a fatal signal, and the
-//! one-line dmesg summary.
+//! result rows, per-CPU load threads, stopping on a fatal signal, grace
+//! periods and IPIs counted against an idle interval ([`Activity`],
+//! [`Control::idle`]), and the one-line dmesg summary.
 //!
 //! Every experiment gets the same debugfs directory,
 //! `/sys/kernel/debug/rcu_lab/<name>/`:
@@ -46,6 +47,7 @@
 use crate::{
     debugfs::{Dir, FileOps},
     print::pr_warn_ratelimited,
+    rcu,
     stats::median,
     system, task,
     text::Text,
@@ -233,6 +235,15 @@ impl Control {
         self.check()
     }
 
+    /// Sleeps `us` microseconds (at least 1) and returns what the system
+    /// did meanwhile: the idle baseline of a run's [`Activity`] counts.
+    /// `Err(EINTR)` if the writer gets a fatal signal. Sleeps.
+    pub(crate) fn idle(&self, us: u64) -> Result<Counts> {
+        let a = Activity::now();
+        self.sleep_us(us.max(1))?;
+        Ok(a.since())
+    }
+
     /// Sleeps `us` microseconds, or until the writer gets a fatal signal
     /// (`Err(EINTR)`). Sleeps.
     pub(crate) fn sleep_us(&self, us: u64) -> Result {
@@ -244,6 +255,48 @@ impl Control {
                 return Ok(());
             }
             fsleep(Delta::from_micros((us - done).min(10_000) as i64));
+        }
+    }
+}
+
+/// A reading of what experiments count against an idle interval: RCU's
+/// grace-period sequences and the IPIs received so far.
+pub(crate) struct Activity {
+    gp: rcu::GpSeq,
+    ipis: Option<u64>,
+}
+
+/// What happened between an [`Activity`] reading and a later one.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Counts {
+    /// Normal grace periods.
+    pub(crate) gps: u64,
+    /// Expedited grace periods.
+    pub(crate) exp_gps: u64,
+    /// Function-call IPIs received by all online CPUs (`None` where the
+    /// kernel does not count them: see [`system::ipi_count`]).
+    pub(crate) ipis: Option<u64>,
+}
+
+impl Activity {
+    /// Reads the counters now. Any context.
+    pub(crate) fn now() -> Self {
+        Self {
+            gp: rcu::GpSeq::now(),
+            ipis: system::ipi_count(),
+        }
+    }
+
+    /// What happened since this reading. Any context.
+    pub(crate) fn since(&self) -> Counts {
+        let (gps, exp_gps) = self.gp.elapsed();
+        Counts {
+            gps,
+            exp_gps,
+            ipis: match (self.ipis, system::ipi_count()) {
+                (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+                _ => None,
+            },
         }
     }
 }

@@ -34,7 +34,7 @@
 
 pub(crate) mod lockdep;
 
-use super::{params, Control, Field, Run, Spec, Variant};
+use super::{params, Activity, Control, Counts, Field, Run, Spec, Variant};
 use crate::{
     rcu::{
         self,
@@ -254,7 +254,10 @@ impl Readers {
             return Key::absent(i);
         }
         let n = if self.look == Look::Mixed { i / 2 } else { i };
-        Key::from_addr(self.keys[n % self.keys.len()].load(Relaxed))
+        // No panicking path (a division by zero, a bounds check) in a
+        // lookup that runs in hard interrupt.
+        let len = self.keys.len().max(1);
+        Key::from_addr(self.keys.get(n % len).map_or(0, |k| k.load(Relaxed)))
     }
 
     /// One lookup by the readers' way; counts it.
@@ -293,24 +296,26 @@ fn unprotected<P: Protection>(t: &HashTable<KeyObj, P>, key: Key) -> (Found, u64
     (f, bad)
 }
 
-/// A table's way of looking keys up, and of tearing them down.
+/// A table's way of looking keys up, and what each strategy does with the
+/// entries it unlinks.
 trait Protected: Protection + Sized + Send + Sync {
     /// Looks `key` up (`is_dynamic_key()`); returns what it found and how
     /// many entries it met were not live. Any context but NMI.
     fn lookup(t: &HashTable<KeyObj, Self>, key: Key) -> (Found, u64);
 
-    /// Unregisters every key of `keys` in order by `s`, with the zap
-    /// stand-in under the lock if `zap`, until `stop()`; returns what `park`
-    /// parked (else nothing). This is the caller-visible teardown. Sleeps
-    /// (by the strategy).
-    fn teardown(
-        t: &HashTable<KeyObj, Self>,
-        keys: &[Key],
+    /// Gets rid of one unlinked entry by `s` (waits, hands it over, or parks
+    /// it in `parked`); `EINVAL` for a strategy this protection does not
+    /// have. Sleeps (by the strategy).
+    fn dispose(
+        old: Self::Unhashed<KeyObj>,
         s: Strategy,
         shared: &Shared,
-        zap: bool,
-        stop: &dyn Fn() -> bool,
-    ) -> Result<KVec<Self::Unhashed<KeyObj>>>;
+        parked: &mut KVec<Self::Unhashed<KeyObj>>,
+    ) -> Result;
+
+    /// After the last unlink, still inside the caller-visible teardown:
+    /// `sync_batched`'s one wait for every parked entry. Sleeps.
+    fn end(_parked: &mut KVec<Self::Unhashed<KeyObj>>, _s: Strategy) {}
 
     /// Frees what the teardown left: `park`'s one `synchronize_rcu()`, the
     /// deferred and batched flushes. Sleeps.
@@ -322,19 +327,37 @@ fn check(k: &KeyObj) -> u64 {
     u64::from(k.magic.load(Relaxed) != MAGIC)
 }
 
-/// Unlinks `key` from `t`, running the zap stand-in under the lock if asked.
-fn unlink<P: Protection>(
+/// Unregisters every key of `keys` in order by `s` (the caller-visible
+/// teardown), with the zap stand-in under the lock if `zap`, until
+/// `stop()`; returns what `park` parked (else nothing). Sleeps (by the
+/// strategy).
+fn teardown<P: Protected>(
     t: &HashTable<KeyObj, P>,
-    key: Key,
+    keys: &[Key],
+    s: Strategy,
     shared: &Shared,
     zap: bool,
-) -> Result<P::Unhashed<KeyObj>> {
-    t.remove(key, || {
-        if zap {
-            shared.zap_sum.fetch_add(shared.zap.walk(), Relaxed);
+    stop: &dyn Fn() -> bool,
+) -> Result<KVec<P::Unhashed<KeyObj>>> {
+    let mut parked = KVec::new();
+    if matches!(s, Strategy::SyncBatched | Strategy::Park) {
+        parked.reserve(keys.len(), GFP_KERNEL)?;
+    }
+    for &key in keys {
+        if stop() {
+            break;
         }
-    })
-    .ok_or(ENOENT)
+        let old = t
+            .remove(key, || {
+                if zap {
+                    shared.zap_sum.fetch_add(shared.zap.walk(), Relaxed);
+                }
+            })
+            .ok_or(ENOENT)?;
+        P::dispose(old, s, shared, &mut parked)?;
+    }
+    P::end(&mut parked, s);
+    Ok(parked)
 }
 
 impl Protected for ByRcu {
@@ -347,39 +370,23 @@ impl Protected for ByRcu {
         (f, bad)
     }
 
-    fn teardown(
-        t: &HashTable<KeyObj, Self>,
-        keys: &[Key],
-        s: Strategy,
-        shared: &Shared,
-        zap: bool,
-        stop: &dyn Fn() -> bool,
-    ) -> Result<KVec<Unhashed>> {
-        let mut parked = KVec::new();
-        if matches!(s, Strategy::SyncBatched | Strategy::Park) {
-            parked.reserve(keys.len(), GFP_KERNEL)?;
+    fn dispose(old: Unhashed, s: Strategy, shared: &Shared, parked: &mut KVec<Unhashed>) -> Result {
+        match s {
+            Strategy::Sync => SynchronizeRcu.reclaim(old),
+            Strategy::Expedited => SynchronizeRcuExpedited.reclaim(old),
+            Strategy::Deferred => shared.pending.reclaim(old),
+            Strategy::Batched => shared.engine.reclaim(old),
+            Strategy::SyncBatched | Strategy::Park => parked.push(old, GFP_KERNEL)?,
+            Strategy::None => free_now(old),
+            Strategy::Hazptr => return Err(EINVAL),
         }
-        for &key in keys {
-            if stop() {
-                break;
-            }
-            let old = unlink(t, key, shared, zap)?;
-            match s {
-                Strategy::Sync => SynchronizeRcu.reclaim(old),
-                Strategy::Expedited => SynchronizeRcuExpedited.reclaim(old),
-                Strategy::Deferred => shared.pending.reclaim(old),
-                Strategy::Batched => shared.engine.reclaim(old),
-                Strategy::SyncBatched | Strategy::Park => parked.push(old, GFP_KERNEL)?,
-                Strategy::None => free_now(old),
-                Strategy::Hazptr => return Err(EINVAL),
-            }
-        }
-        // `sync_batched` waits once, inside the teardown; `park` leaves its
-        // one wait to the flush.
+        Ok(())
+    }
+
+    fn end(parked: &mut KVec<Unhashed>, s: Strategy) {
         if s == Strategy::SyncBatched {
-            SynchronizeRcuExpedited.reclaim_all(&mut parked);
+            SynchronizeRcuExpedited.reclaim_all(parked);
         }
-        Ok(parked)
     }
 
     fn flush(mut parked: KVec<Unhashed>, s: Strategy, shared: &Shared) {
@@ -402,24 +409,17 @@ impl Protected for ByHazptr {
         (f, bad)
     }
 
-    fn teardown(
-        t: &HashTable<KeyObj, Self>,
-        keys: &[Key],
+    fn dispose(
+        old: Self::Unhashed<KeyObj>,
         s: Strategy,
-        shared: &Shared,
-        zap: bool,
-        stop: &dyn Fn() -> bool,
-    ) -> Result<KVec<Self::Unhashed<KeyObj>>> {
+        _shared: &Shared,
+        _parked: &mut KVec<Self::Unhashed<KeyObj>>,
+    ) -> Result {
         if s != Strategy::Hazptr {
             return Err(EINVAL);
         }
-        for &key in keys {
-            if stop() {
-                break;
-            }
-            HazptrSynchronize.reclaim(unlink(t, key, shared, zap)?);
-        }
-        Ok(KVec::new())
+        HazptrSynchronize.reclaim(old);
+        Ok(())
     }
 
     fn flush(_parked: KVec<Self::Unhashed<KeyObj>>, _s: Strategy, _shared: &Shared) {}
@@ -480,10 +480,10 @@ fn time_lookups<P: Protected>(t: &HashTable<KeyObj, P>, keys: &[Key], n: u64) ->
     let start = Instant::now();
     let mut hits = 0u64;
     for i in 0..n as usize {
-        let key = if i % 2 == 0 {
-            keys[i / 2 % keys.len()]
-        } else {
-            Key::absent(i)
+        let len = keys.len().max(1);
+        let key = match keys.get(i / 2 % len) {
+            Some(&k) if i % 2 == 0 => k,
+            _ => Key::absent(i),
         };
         hits += u64::from(P::lookup(t, key).0.hit);
     }
@@ -521,12 +521,10 @@ struct Measured {
     freed_us: u64,
     /// Entries freed by the run (must be `keys`).
     freed: u64,
-    gps: u64,
-    exp_gps: u64,
-    idle_gps: Option<u64>,
-    idle_exp_gps: Option<u64>,
-    ipis: u64,
-    idle_ipis: Option<u64>,
+    /// Grace periods and IPIs over `freed_us`, and over an idle interval as
+    /// long right after it.
+    run: Counts,
+    idle: Option<Counts>,
     /// `deferred`: callbacks of the two halves that ran (each after a
     /// grace period); keys / callbacks is the keys one wait covered.
     pending_cbs: u64,
@@ -548,9 +546,14 @@ const FIELDS: &[Field<Measured>] = &[
     F::value("freed_us", |m| Some(m.freed_us)),
     F::value("freed", |m| Some(m.freed)),
     F::value("lookup_ns", |m| Some(m.lookup_ns)).summary("ns/lookup,"),
-    F::count("gps", |m| m.gps, |m| m.idle_gps),
-    F::count("exp_gps", |m| m.exp_gps, |m| m.idle_exp_gps),
-    F::count("ipis", |m| m.ipis, |m| m.idle_ipis).summary("net IPIs"),
+    F::count("gps", |m| m.run.gps, |m| m.idle.map(|i| i.gps)),
+    F::count("exp_gps", |m| m.run.exp_gps, |m| m.idle.map(|i| i.exp_gps)),
+    F::count(
+        "ipis",
+        |m| m.run.ipis.unwrap_or(0),
+        |m| m.idle.and_then(|i| i.ipis),
+    )
+    .summary("net IPIs"),
     F::value("pending_cbs", |m| Some(m.pending_cbs)),
     F::value("reads", |m| Some(m.reads)),
     F::value("irq_reads", |m| Some(m.irq_reads)),
@@ -558,11 +561,6 @@ const FIELDS: &[Field<Measured>] = &[
     F::value("bad", |m| Some(m.bad)),
     F::value("wildcard", |m| Some(m.wildcard)),
 ];
-
-/// Reads the IPI count.
-fn ipis_since(before: Option<u64>) -> Option<u64> {
-    Some(system::ipi_count()?.saturating_sub(before?))
-}
 
 /// Runs `updater` in thread 0 (on CPU 0) and, with `readers`, a reader
 /// thread on every other CPU, each with a hard-interrupt reader (and one
@@ -631,17 +629,15 @@ fn measure_on<P: Protected>(
             lookup_ns: time_lookups(&table, &keys, p.lookups),
             ..Measured::default()
         };
-        let gp = rcu::GpSeq::now();
-        let ipi = system::ipi_count();
+        let activity = Activity::now();
         let cbs = shared.pending.counts().1;
         let start = Instant::now();
-        let parked = P::teardown(&table, &keys, s, shared, p.zap == 1, &stop)?;
+        let parked = teardown(&table, &keys, s, shared, p.zap == 1, &stop)?;
         m.teardown_ns = start.elapsed_ns();
         P::flush(parked, s, shared);
         m.freed_us = start.elapsed_us();
         m.pending_cbs = shared.pending.counts().1 - cbs;
-        (m.gps, m.exp_gps) = gp.elapsed();
-        m.ipis = ipis_since(ipi).unwrap_or(0);
+        m.run = activity.since();
         Ok(m)
     })?;
     m.freed = FREED.load(Relaxed) - freed_before;
@@ -655,13 +651,7 @@ fn measure_on<P: Protected>(
     }
     drop(table);
     if p.idle == 1 {
-        let gp = rcu::GpSeq::now();
-        let ipi = system::ipi_count();
-        ctl.sleep_us(m.freed_us.max(1))?;
-        let (g, e) = gp.elapsed();
-        m.idle_gps = Some(g);
-        m.idle_exp_gps = Some(e);
-        m.idle_ipis = ipis_since(ipi);
+        m.idle = Some(ctl.idle(m.freed_us)?);
     }
     Ok(m)
 }
@@ -758,7 +748,7 @@ fn stress_on<P: Protected>(
         while start.elapsed_ns() < ms * 1_000_000 && !stop() && !ctl.stopping() {
             let ks = register(&table, keys, &r)?;
             registered += ks.len() as u64;
-            let parked = P::teardown(&table, &ks, s, shared, false, &never)?;
+            let parked = teardown(&table, &ks, s, shared, false, &never)?;
             P::flush(parked, s, shared);
             cycles += 1;
             task::cond_resched();

@@ -424,11 +424,9 @@ fn measure(
         return Err(ENOMEM);
     }
     if idle {
-        let g = rcu::GpSeq::now();
-        ctl.sleep_us(m.reclaim_us)?;
-        let (n, e) = g.elapsed();
-        m.idle_gps = Some(n);
-        m.idle_exp_gps = Some(e);
+        let c = ctl.idle(m.reclaim_us)?;
+        m.idle_gps = Some(c.gps);
+        m.idle_exp_gps = Some(c.exp_gps);
     }
     Ok(m)
 }

@@ -507,9 +507,7 @@ fn measure(ctl: &Control, engines: &Engines, way: Way, p: &Params) -> Result<Mea
         invoke_gaps,
     };
     if p.idle == 1 {
-        let g = rcu::GpSeq::now();
-        ctl.sleep_us(m.reclaim_us)?;
-        m.idle_gps = Some(g.elapsed().0);
+        m.idle_gps = Some(ctl.idle(m.reclaim_us)?.gps);
     }
     Ok(m)
 }

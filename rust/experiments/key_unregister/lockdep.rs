@@ -16,7 +16,7 @@
 //! before. On the performance kernel (no lockdep) keys register nothing and
 //! the run only times the bookkeeping.
 
-use super::super::{params, Field, Run, Spec, Variant};
+use super::super::{params, Activity, Control, Counts, Field, Run, Spec, Variant};
 use crate::{
     rcu,
     stats::median,
@@ -75,12 +75,10 @@ struct Measured {
     zap_floor_us: Option<u64>,
     /// Reaped: `total_us` against the last serial run's zap floor, in %.
     floor_pct: Option<u64>,
-    gps: u64,
-    exp_gps: u64,
-    idle_gps: Option<u64>,
-    idle_exp_gps: Option<u64>,
-    ipis: u64,
-    idle_ipis: Option<u64>,
+    /// Grace periods and IPIs over `total_us`, and over an idle interval
+    /// as long right after it.
+    run: Counts,
+    idle: Option<Counts>,
     /// Reaped: runs of the reaper's work that found keys.
     batches: Option<u64>,
 }
@@ -94,14 +92,19 @@ const FIELDS: &[Field<Measured>] = &[
     F::value("exp_gp_us", |m| Some(m.exp_gp_ns / 1000)),
     F::value("zap_floor_us", |m| m.zap_floor_us),
     F::value("floor_pct", |m| m.floor_pct),
-    F::count("gps", |m| m.gps, |m| m.idle_gps),
-    F::count("exp_gps", |m| m.exp_gps, |m| m.idle_exp_gps),
+    F::count("gps", |m| m.run.gps, |m| m.idle.map(|i| i.gps)),
+    F::count("exp_gps", |m| m.run.exp_gps, |m| m.idle.map(|i| i.exp_gps)),
     F::value("keys_per_gp_x10", |m| {
-        let net = (m.gps + m.exp_gps)
-            .saturating_sub(m.idle_gps.unwrap_or(0) + m.idle_exp_gps.unwrap_or(0));
+        let idle = m.idle.unwrap_or_default();
+        let net = (m.run.gps + m.run.exp_gps).saturating_sub(idle.gps + idle.exp_gps);
         Some(m.keys * 10 / net.max(1))
     }),
-    F::count("ipis", |m| m.ipis, |m| m.idle_ipis).summary("net IPIs"),
+    F::count(
+        "ipis",
+        |m| m.run.ipis.unwrap_or(0),
+        |m| m.idle.and_then(|i| i.ipis),
+    )
+    .summary("net IPIs"),
     F::value("batches", |m| m.batches),
 ];
 
@@ -124,7 +127,7 @@ fn exp_gp_ns() -> Result<u64> {
 
 /// One run: `p.keys` keys, each with a lock taken once, dropped the `way`
 /// way. Sleeps.
-fn measure(p: &Params, shared: &Shared, way: Way, last: bool) -> Result<Measured> {
+fn measure(ctl: &Control, p: &Params, shared: &Shared, way: Way, last: bool) -> Result<Measured> {
     let n = p.keys as usize;
     let mut classes = KVec::with_capacity(n, GFP_KERNEL)?;
     for _ in 0..n {
@@ -146,8 +149,7 @@ fn measure(p: &Params, shared: &Shared, way: Way, last: bool) -> Result<Measured
         ..Measured::default()
     };
     let (_, _, batches) = shared.reaper.counts();
-    let gp = rcu::GpSeq::now();
-    let ipi = system::ipi_count();
+    let activity = Activity::now();
     let start = Instant::now();
     drop(classes);
     m.caller_us = start.elapsed_us();
@@ -155,11 +157,7 @@ fn measure(p: &Params, shared: &Shared, way: Way, last: bool) -> Result<Measured
         shared.reaper.flush();
     }
     m.total_us = start.elapsed_us();
-    (m.gps, m.exp_gps) = gp.elapsed();
-    m.ipis = match (ipi, system::ipi_count()) {
-        (Some(a), Some(b)) => b.saturating_sub(a),
-        _ => 0,
-    };
+    m.run = activity.since();
     match way {
         Way::Serial => {
             let floor = m.total_us.saturating_sub(p.keys * m.exp_gp_ns / 1000);
@@ -173,16 +171,7 @@ fn measure(p: &Params, shared: &Shared, way: Way, last: bool) -> Result<Measured
         }
     }
     if p.idle == 1 {
-        let gp = rcu::GpSeq::now();
-        let ipi = system::ipi_count();
-        kernel::time::delay::fsleep(kernel::time::Delta::from_micros(m.total_us.max(1) as i64));
-        let (g, e) = gp.elapsed();
-        m.idle_gps = Some(g);
-        m.idle_exp_gps = Some(e);
-        m.idle_ipis = match (ipi, system::ipi_count()) {
-            (Some(a), Some(b)) => Some(b.saturating_sub(a)),
-            _ => None,
-        };
+        m.idle = Some(ctl.idle(m.total_us)?);
     }
     Ok(m)
 }
@@ -234,8 +223,8 @@ impl Spec for LockdepKeys {
             .enumerate()
             .filter(|(i, _)| p.variants & (1 << i) != 0)
             .count();
-        let summary = run.rounds(VARIANTS, p.variants, rounds, FIELDS, |_ctl, way, seq| {
-            measure(p, shared, way, seq + 1 == rounds * chosen)
+        let summary = run.rounds(VARIANTS, p.variants, rounds, FIELDS, |ctl, way, seq| {
+            measure(ctl, p, shared, way, seq + 1 == rounds * chosen)
         })?;
         let summary = summary.into_bytes();
         let summary = core::str::from_utf8(&summary).map_err(|_| EINVAL)?;
