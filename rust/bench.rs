@@ -12,7 +12,7 @@
 #![deny(unsafe_code)]
 
 pub(crate) use crate::text::Text;
-use crate::{debugfs::FileOps, print::pr_warn_ratelimited};
+use crate::{context::Sleep, debugfs::FileOps, print::pr_warn_ratelimited};
 use core::fmt;
 use kernel::{new_mutex, prelude::*, sync::Mutex};
 
@@ -26,7 +26,7 @@ mod readers;
 struct Benchmark {
     name: &'static str,
     about: &'static str,
-    run: fn(&mut Text) -> Result,
+    run: fn(&mut Sleep, &mut Text) -> Result,
 }
 
 const BENCHMARKS: &[Benchmark] = &[
@@ -78,7 +78,7 @@ impl FileOps for Bench {
         Ok(())
     }
 
-    fn write(&self, name: &str) -> Result {
+    fn write(&self, ctx: &mut Sleep, name: &str) -> Result {
         let Some(b) = BENCHMARKS.iter().find(|b| b.name == name) else {
             pr_warn_ratelimited!(
                 "bench: unknown benchmark '{}'\n",
@@ -88,7 +88,7 @@ impl FileOps for Bench {
         };
         let mut last = self.last.lock();
         let mut text = Text::new();
-        (b.run)(&mut text)?;
+        (b.run)(ctx, &mut text)?;
         pr_info!("bench: {} done\n", b.name);
         *last = Some(text.into_bytes());
         Ok(())

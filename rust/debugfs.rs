@@ -22,7 +22,11 @@
 //! UTF-8) is refused with an error code and a rate-limited dmesg line that
 //! names the file.
 
-use crate::{helpers, print::pr_warn_ratelimited};
+use crate::{
+    context::{self, Sleep},
+    helpers,
+    print::pr_warn_ratelimited,
+};
 use core::{fmt, marker::PhantomData, ptr::NonNull};
 use kernel::{bindings, error::from_err_ptr, prelude::*, types::ForeignOwnable};
 
@@ -35,9 +39,10 @@ pub(crate) trait FileOps: Send + Sync + 'static {
     fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
 
     /// Handles one write: `text` is the written UTF-8 text without
-    /// surrounding blanks. Called only when [`FileOps::WRITABLE`] is true;
-    /// an error goes back to the writer as its error code.
-    fn write(&self, _text: &str) -> Result {
+    /// surrounding blanks, `ctx` the writer's token (a task holding
+    /// nothing: it may sleep). Called only when [`FileOps::WRITABLE`] is
+    /// true; an error goes back to the writer as its error code.
+    fn write(&self, _ctx: &mut Sleep, _text: &str) -> Result {
         Err(EPERM)
     }
 }
@@ -125,7 +130,9 @@ unsafe extern "C" fn write_callback<T: FileOps>(
         );
         return EINVAL.to_errno();
     };
-    match node.obj.write(text.trim()) {
+    // SAFETY: debugfs calls `write` in the writer's task, holding no lock
+    // (the C shim's `write` handler only copies the buffer): it may sleep.
+    match unsafe { context::enter(|ctx: &mut Sleep| node.obj.write(ctx, text.trim())) } {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }

@@ -15,14 +15,18 @@
 //! system workqueue; `system_unbound_wq` is deprecated), and the work calls
 //! [`DeferredRun::run`] on the owner.
 
-use crate::helpers;
+use crate::{
+    context::{self, Sleep},
+    helpers,
+};
 use core::marker::PhantomData;
 use kernel::{prelude::*, types::Opaque};
 
 /// What a [`Deferred`] runs.
 pub(crate) trait DeferredRun: Sync {
-    /// Runs in process context (a workqueue worker): may sleep.
-    fn run(&self);
+    /// Runs in process context (a workqueue worker), with the worker's
+    /// token: may sleep.
+    fn run(&self, ctx: &mut Sleep);
 }
 
 /// Work of an owner `T` that any context may request.
@@ -64,7 +68,9 @@ unsafe extern "C" fn run_callback<T: DeferredRun>(data: *mut c_void) {
     // SAFETY: By the type invariant the owner outlives every run of the
     // work (`stop` waits for it), and only shared references are made.
     let owner = unsafe { &*data.cast::<T>() };
-    owner.run();
+    // SAFETY: A work item runs in a workqueue worker, a task holding no
+    // lock with interrupts on: it may sleep.
+    unsafe { context::enter(|ctx: &mut Sleep| owner.run(ctx)) };
 }
 
 impl<T: DeferredRun> Deferred<T> {

@@ -45,6 +45,7 @@
 #![deny(unsafe_code)]
 
 use crate::{
+    context::Sleep,
     debugfs::{Dir, FileOps},
     print::pr_warn_ratelimited,
     rcu,
@@ -151,7 +152,7 @@ pub(crate) trait Spec: 'static {
     type Shared: Send + Sync + 'static;
 
     /// Makes [`Spec::Shared`] when the module loads. Sleeps.
-    fn shared() -> Result<Self::Shared>;
+    fn shared(ctx: &mut Sleep) -> Result<Self::Shared>;
 
     /// The most memory, in bytes, a run with `p` can hold at once. A run
     /// that needs more than half of the memory available is refused before
@@ -159,13 +160,19 @@ pub(crate) trait Spec: 'static {
     fn peak_bytes(p: &Self::Params) -> Result<u64>;
 
     /// Runs it: writes what it measured to `run` and returns the summary
-    /// (the dmesg line after the parameters). Sleeps.
-    fn run(p: &Self::Params, shared: &Self::Shared, run: &mut Run) -> Result<CString>;
+    /// (the dmesg line after the parameters). Runs in the writer's task,
+    /// whose token is `ctx`. Sleeps.
+    fn run(
+        ctx: &mut Sleep,
+        p: &Self::Params,
+        shared: &Self::Shared,
+        run: &mut Run,
+    ) -> Result<CString>;
 }
 
 /// Every experiment, in the order the report shows them: each entry
 /// creates its debugfs directory and what it shares between runs.
-static EXPERIMENTS: &[fn(&mut Dir) -> Result] = &[
+static EXPERIMENTS: &[fn(&mut Sleep, &mut Dir) -> Result] = &[
     register_one::<kfree_batching::KfreeBatching>,
     register_one::<raw_call_rcu::RawCallRcu>,
     register_one::<key_unregister::KeyUnregister>,
@@ -223,13 +230,19 @@ impl Control {
         }
     }
 
-    /// Runs `f(0)`, ..., `f(n - 1)` on `n` kernel threads named
+    /// Runs `f(0, ctx)`, ..., `f(n - 1, ctx)` (each with its thread's
+    /// token) on `n` kernel threads named
     /// `rcu_lab/<name>` (thread `i` on CPU `i % online CPUs`, as rcuscale
     /// binds its threads), and waits for them while watching the writer's
     /// signals: a fatal one makes [`Control::stopping`] true, which `f`
     /// must read between steps. `Err(EINTR)` if the writer was signalled.
     /// Sleeps.
-    pub(crate) fn threads<F: Fn(usize) + Sync>(&self, name: &CStr, n: usize, f: &F) -> Result {
+    pub(crate) fn threads<F: Fn(usize, &mut Sleep) + Sync>(
+        &self,
+        name: &CStr,
+        n: usize,
+        f: &F,
+    ) -> Result {
         let cpus = Some(system::online_cpus());
         task::scoped(name, n, cpus, f, &mut || self.poll())?;
         self.check()
@@ -533,19 +546,21 @@ impl Run {
     /// Runs every variant of `table` whose bit is set in `mask` (bit `i`
     /// for `table[i]`) once per round, `rounds` rounds, in a rotating order
     /// (round `r` starts with the `r`-th chosen variant), so that no variant
-    /// always runs first or right after the same one. `measure(ctl,
-    /// variant, seq)` measures one run (`seq` counts runs from 0). Writes a
+    /// always runs first or right after the same one. `measure(ctx, ctl,
+    /// variant, seq)` measures one run (`seq` counts runs from 0) in the
+    /// caller's context, `ctx` its token. Writes a
     /// `run` row per measurement (`run variant=<name> round=<r> ...`) and a
     /// `median` row per variant, both with `fields`, and returns the
     /// summary: per variant its `summary` fields. Stops with the first
     /// error, after the rows measured so far. Sleeps.
     pub(crate) fn rounds<V: Copy, M>(
         &mut self,
+        ctx: &mut Sleep,
         table: &[Variant<V>],
         mask: u64,
         rounds: usize,
         fields: &[Field<M>],
-        mut measure: impl FnMut(&Control, V, usize) -> Result<M>,
+        mut measure: impl FnMut(&mut Sleep, &Control, V, usize) -> Result<M>,
     ) -> Result<Text> {
         let mut chosen: KVec<(&Variant<V>, KVec<M>)> = KVec::new();
         for (i, var) in table.iter().enumerate() {
@@ -568,7 +583,7 @@ impl Run {
                 let i = (round + k) % chosen.len();
                 self.ctl.check()?;
                 let var = chosen[i].0;
-                let m = measure(&self.ctl, var.v, seq)?;
+                let m = measure(ctx, &self.ctl, var.v, seq)?;
                 seq += 1;
                 self.out.line(format_args!(
                     "run variant={} round={round}{}",
@@ -709,7 +724,7 @@ impl<S: Spec> State<S> {
         Ok(new)
     }
 
-    fn run(&self) -> Result {
+    fn run(&self, ctx: &mut Sleep) -> Result {
         let Some(_running) = self.running.try_lock() else {
             pr_warn_ratelimited!("{}: run refused: a run is in progress\n", self.name());
             return Err(EBUSY);
@@ -751,7 +766,7 @@ impl<S: Spec> State<S> {
         ))?;
         pr_info!("{}: run started: {}\n", self.name(), format_args!("{v}"));
         let t = Instant::now();
-        let r = S::run(&p, &self.shared, &mut run);
+        let r = S::run(ctx, &p, &self.shared, &mut run);
         let secs = t.elapsed_us() / 1_000_000;
         let r = match r {
             Ok(summary) => {
@@ -806,7 +821,7 @@ impl<S: Spec> FileOps for ParamsFile<S> {
         Ok(())
     }
 
-    fn write(&self, text: &str) -> Result {
+    fn write(&self, _ctx: &mut Sleep, text: &str) -> Result {
         let new = self.0.parse(text)?;
         *self.0.values.lock() = new;
         Ok(())
@@ -820,7 +835,7 @@ impl<S: Spec> FileOps for RunFile<S> {
         writeln!(f, "# write 1 to run {} with its params", self.0.name())
     }
 
-    fn write(&self, text: &str) -> Result {
+    fn write(&self, ctx: &mut Sleep, text: &str) -> Result {
         if text != "1" {
             pr_warn_ratelimited!(
                 "{}: run: write 1 to start a run, not '{}'\n",
@@ -829,7 +844,7 @@ impl<S: Spec> FileOps for RunFile<S> {
             );
             return Err(EINVAL);
         }
-        self.0.run()
+        self.0.run(ctx)
     }
 }
 
@@ -844,19 +859,21 @@ impl<S: Spec> FileOps for ResultsFile<S> {
 
 /// Creates each experiment's directory in `dir`, and what it shares
 /// between runs. Sleeps.
-pub(crate) fn register(dir: &mut Dir) -> Result {
-    EXPERIMENTS.iter().try_for_each(|register| register(dir))
+pub(crate) fn register(ctx: &mut Sleep, dir: &mut Dir) -> Result {
+    EXPERIMENTS
+        .iter()
+        .try_for_each(|register| register(ctx, dir))
 }
 
 /// Creates experiment `S`'s directory in `dir`.
-fn register_one<S: Spec>(dir: &mut Dir) -> Result {
+fn register_one<S: Spec>(ctx: &mut Sleep, dir: &mut Dir) -> Result {
     let mut values = KVec::new();
     for p in S::Params::TABLE {
         values.push(p.default, GFP_KERNEL)?;
     }
     let state = Arc::pin_init(
         try_pin_init!(State::<S> {
-            shared: S::shared()?,
+            shared: S::shared(ctx)?,
             values <- new_mutex!(values, "rcu_lab_experiment_values"),
             results <- new_mutex!(None, "rcu_lab_experiment_results"),
             running <- new_mutex!((), "rcu_lab_experiment_running"),

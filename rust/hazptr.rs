@@ -49,6 +49,7 @@
 //! `CONFIG_DEBUG_ATOMIC_SLEEP`.
 
 use crate::{
+    context::{Context, Lend},
     helpers,
     protocol::{hazptr as proto, publish},
     reclaim::{HazptrSynchronize, Reclaim, Wait},
@@ -139,7 +140,9 @@ impl proto::Cpus for KernelCpus {
     }
 }
 
-/// This CPU's slot, held; preemption is off until it is dropped.
+/// This CPU's slot, held; preemption is off until it is dropped. It holds
+/// the caller's token and lends `L`, the caller's `Context::PreemptOff`
+/// (`crate::context`).
 ///
 /// Holds may be dropped in any order: the protocol counts the users of the
 /// slot and the last one clears it.
@@ -148,18 +151,25 @@ impl proto::Cpus for KernelCpus {
 ///
 /// `held` was returned by the protocol's `acquire` or `protect` on
 /// [`CPUS`], on this CPU, and is released exactly once, in `Drop`.
-struct Hold {
+struct Hold<'a, L: Context> {
     held: Option<proto::Held<'static, AtomicUsize>>,
-    // The slot belongs to this CPU and context.
-    _not_send: PhantomData<*mut ()>,
+    // Not `Send` (the token is not): the slot belongs to this CPU and
+    // context.
+    lend: Lend<'a, L>,
 }
 
-impl Hold {
-    fn new(held: proto::Held<'static, AtomicUsize>) -> Self {
+impl<'a, L: Context> Hold<'a, L> {
+    fn new<C: Context<PreemptOff = L>>(
+        held: proto::Held<'static, AtomicUsize>,
+        ctx: &'a mut C,
+    ) -> Self {
         // INVARIANT: the caller just acquired `held` in this context.
         Self {
             held: Some(held),
-            _not_send: PhantomData,
+            // SAFETY: Preemption is off until the hold is dropped: the
+            // caller may still do what it could but block, and on
+            // PREEMPT_RT not allocate either (`PreemptOff`).
+            lend: unsafe { Lend::new(ctx) },
         }
     }
 
@@ -168,7 +178,7 @@ impl Hold {
     }
 }
 
-impl Drop for Hold {
+impl<L: Context> Drop for Hold<'_, L> {
     #[inline]
     fn drop(&mut self) {
         if let Some(held) = self.held.take() {
@@ -220,9 +230,12 @@ impl<T: Send + Sync> HazPtr<T> {
 
     /// Protects the current element: load, publish in this CPU's slot,
     /// `smp_mb()`, re-load until both loads agree. `None` if the pointer is
-    /// null. Preemption is off while the guard lives.
+    /// null. Preemption is off while the guard lives, which holds `ctx`.
     #[inline]
-    pub(crate) fn protect(&self) -> Option<Guard<'_, T>> {
+    pub(crate) fn protect<'a, C: Context>(
+        &'a self,
+        ctx: &'a mut C,
+    ) -> Option<Guard<'a, T, C::PreemptOff>> {
         let (addr, held) = proto::protect(&CPUS, &self.cell)?;
         let p = core::ptr::with_exposed_provenance::<T>(addr);
         Some(Guard {
@@ -232,18 +245,22 @@ impl<T: Send + Sync> HazPtr<T> {
             // type invariant it is a live `T` until then. The guard borrows
             // `self`, so the `HazPtr` cannot drop it either.
             value: unsafe { &*p },
-            hold: Hold::new(held),
+            hold: Hold::new(held, ctx),
         })
     }
 
     /// Protects the cell as a container: publishes the cell's address,
     /// `smp_mb()`, and then reads the element from it. Everything reachable
-    /// from the cell while the guard lives stays valid.
+    /// from the cell while the guard lives stays valid. The guard holds
+    /// `ctx`.
     #[inline]
-    pub(crate) fn protect_cell(&self) -> CellGuard<'_, T> {
+    pub(crate) fn protect_cell<'a, C: Context>(
+        &'a self,
+        ctx: &'a mut C,
+    ) -> CellGuard<'a, T, C::PreemptOff> {
         let held = proto::acquire(&CPUS, self.cell_addr());
         CellGuard {
-            hold: Hold::new(held),
+            hold: Hold::new(held, ctx),
             ptr: self,
         }
     }
@@ -282,20 +299,25 @@ impl<T> Drop for HazPtr<T> {
 /// Not `Send`: the slot belongs to this CPU, and preemption is off while
 /// the guard lives, so do not sleep while holding it.
 #[must_use = "the protection ends when the guard is dropped"]
-pub(crate) struct Guard<'a, T> {
+pub(crate) struct Guard<'a, T, L: Context> {
     value: &'a T,
-    hold: Hold,
+    hold: Hold<'a, L>,
 }
 
-impl<T> Guard<'_, T> {
+impl<T, L: Context> Guard<'_, T, L> {
     /// Whether this guard nested on a slot already in use on this CPU and
     /// so stored the wildcard.
     pub(crate) fn is_nested(&self) -> bool {
         self.hold.is_nested()
     }
+
+    /// The token lent while the guard lives.
+    pub(crate) fn ctx(&mut self) -> &mut L {
+        self.hold.lend.ctx()
+    }
 }
 
-impl<T> Deref for Guard<'_, T> {
+impl<T, L: Context> Deref for Guard<'_, T, L> {
     type Target = T;
 
     fn deref(&self) -> &T {
@@ -306,12 +328,12 @@ impl<T> Deref for Guard<'_, T> {
 /// A [`HazPtr`] protected as a container: its element (and anything
 /// reachable from the cell) stays valid while the guard lives.
 #[must_use = "the protection ends when the guard is dropped"]
-pub(crate) struct CellGuard<'a, T> {
-    hold: Hold,
+pub(crate) struct CellGuard<'a, T, L: Context> {
+    hold: Hold<'a, L>,
     ptr: &'a HazPtr<T>,
 }
 
-impl<T> CellGuard<'_, T> {
+impl<T, L: Context> CellGuard<'_, T, L> {
     /// The element the cell publishes now, if any.
     pub(crate) fn get(&self) -> Option<&T> {
         let addr = publish::subscribe(&self.ptr.cell);
@@ -335,11 +357,11 @@ impl<T> CellGuard<'_, T> {
 /// Not `Send`: the slot belongs to this CPU, and preemption is off while
 /// the guard lives, so do not sleep while holding it.
 #[must_use = "the protection ends when the guard is dropped"]
-pub(crate) struct AddrGuard {
-    hold: Hold,
+pub(crate) struct AddrGuard<'a, L: Context> {
+    hold: Hold<'a, L>,
 }
 
-impl AddrGuard {
+impl<L: Context> AddrGuard<'_, L> {
     /// Whether this guard nested on a slot already in use on this CPU and
     /// so stored the wildcard.
     pub(crate) fn is_nested(&self) -> bool {
@@ -355,11 +377,12 @@ impl AddrGuard {
 /// `addr` *after* this call). Publishing an address is harmless in itself.
 /// `addr` must not be 0 or `usize::MAX` (the empty and wildcard values).
 /// Any context but NMI (the protocol is NMI-safe, this wrapper is not
-/// tested there); preemption is off while the guard lives.
+/// tested there); preemption is off while the guard lives, which holds
+/// `ctx`.
 #[inline]
-pub(crate) fn protect_addr(addr: usize) -> AddrGuard {
+pub(crate) fn protect_addr<C: Context>(ctx: &mut C, addr: usize) -> AddrGuard<'_, C::PreemptOff> {
     AddrGuard {
-        hold: Hold::new(proto::acquire(&CPUS, addr)),
+        hold: Hold::new(proto::acquire(&CPUS, addr), ctx),
     }
 }
 

@@ -29,7 +29,10 @@
 //!
 //! See `Documentation/reclamation.rst`.
 
-use crate::helpers;
+use crate::{
+    context::{MaySleep, NoWait},
+    helpers,
+};
 use kernel::{bindings, prelude::*};
 
 pub(crate) mod batch;
@@ -55,18 +58,74 @@ pub(crate) fn read_lock_held() -> bool {
 }
 
 /// Waits for a full grace period (`synchronize_rcu()`): every read-side
-/// critical section that began before the call has ended. Sleeps.
-pub(crate) fn synchronize() {
-    kernel::sync::rcu::synchronize_rcu();
+/// critical section that began before the call has ended. Sleeps: `ctx`
+/// proves it may.
+pub(crate) fn synchronize(_ctx: &mut impl MaySleep) {
+    // SAFETY: `ctx` proves that this context may sleep.
+    unsafe { synchronize_unchecked() }
 }
 
 /// Waits for a grace period, expedited (`synchronize_rcu_expedited()`): much
-/// faster than [`synchronize`], at the cost of IPIs to busy CPUs. Sleeps.
-pub(crate) fn synchronize_expedited() {
+/// faster than [`synchronize`], at the cost of IPIs to busy CPUs. Sleeps:
+/// `ctx` proves it may.
+pub(crate) fn synchronize_expedited(_ctx: &mut impl MaySleep) {
+    // SAFETY: `ctx` proves that this context may sleep.
+    unsafe { synchronize_expedited_unchecked() }
+}
+
+/// [`synchronize`] without the proof, for the safe types whose own docs
+/// carry the rule (a `Retired`'s wait, a `Drop`).
+///
+/// # Safety
+///
+/// The caller may sleep (what a `Sleep` token proves).
+pub(crate) unsafe fn synchronize_unchecked() {
+    kernel::sync::rcu::synchronize_rcu();
+}
+
+/// [`synchronize_expedited`] without the proof; see
+/// [`synchronize_unchecked`].
+///
+/// # Safety
+///
+/// The caller may sleep (what a `Sleep` token proves).
+pub(crate) unsafe fn synchronize_expedited_unchecked() {
     // SAFETY: `synchronize_rcu_expedited()` has no preconditions beyond
-    // being allowed to sleep, which its own `might_sleep()` checks (and
-    // lockdep reports a call inside a read-side critical section).
+    // being allowed to sleep (the caller's promise), which its own
+    // `might_sleep()` checks (and lockdep reports a call inside a
+    // read-side critical section).
     unsafe { bindings::synchronize_rcu_expedited() };
+}
+
+/// A closure that runs once, as an RCU callback, with the callback's
+/// token; only [`call_rcu_with`] makes one.
+struct OnCallback<F: FnOnce(&mut NoWait) + Send>(Option<F>);
+
+impl<F: FnOnce(&mut NoWait) + Send> Drop for OnCallback<F> {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            // SAFETY: Only `call_rcu_with` makes an `OnCallback`, and only
+            // the RCU callback it queues drops it: an RCU callback may
+            // allocate without sleeping (softirq on lazy and full, the rcuc
+            // thread with bottom halves off on RT).
+            unsafe { crate::context::enter(|ctx: &mut NoWait| f(ctx)) };
+        }
+    }
+}
+
+/// Runs `f` after a grace period, as an RCU callback (`call_rcu()`), with
+/// the callback's token: an RCU callback entry. Sleeps (allocates the
+/// `rcu_head` with `GFP_KERNEL`): `ctx` proves it may.
+pub(crate) fn call_rcu_with<F: FnOnce(&mut NoWait) + Send + Sync + 'static>(
+    _ctx: &mut impl MaySleep,
+    f: F,
+) -> Result {
+    let b = RcuBox::new(OnCallback(Some(f)), GFP_KERNEL)?;
+    let cell = RcuPtr::new(Some(b));
+    if let Some(r) = cell.swap(None) {
+        r.call_rcu();
+    }
+    Ok(())
 }
 
 /// Waits until every RCU callback queued before this call has run.

@@ -16,6 +16,7 @@
 use kernel::prelude::*;
 
 mod bench;
+mod context;
 mod debugfs;
 mod deferred;
 mod experiments;
@@ -55,7 +56,9 @@ impl kernel::Module for RcuLab {
         dir.add_file(c"info", Ok::<_, Error>(info::Info))?;
         dir.add_file(c"bench", bench::Bench::new())?;
         dir.add_file(c"selftest", selftests::Selftest::new())?;
-        experiments::register(&mut dir)?;
+        // SAFETY: A module's init runs in the task of `insmod`, holding no
+        // lock: it may sleep.
+        unsafe { context::enter(|ctx| experiments::register(ctx, &mut dir)) }?;
         pr_info!(
             "rcu_lab {} loaded on {} ({} CPUs, preempt {}, {} RCU, lockdep {})\n",
             system::module_version(),

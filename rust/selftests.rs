@@ -19,7 +19,7 @@
 // is the named exception, each item `#[allow(unsafe_code)]` with its note.
 #![deny(unsafe_code)]
 
-use crate::{debugfs::FileOps, print::pr_warn_ratelimited};
+use crate::{context::Sleep, debugfs::FileOps, print::pr_warn_ratelimited};
 use kernel::{new_mutex, prelude::*, str::CString, sync::Mutex};
 
 mod batch;
@@ -54,7 +54,7 @@ pub(crate) struct Case {
     /// One line on what it checks.
     pub(crate) about: &'static str,
     /// Runs the case. `Err` means it could not run (e.g. `ENOMEM`).
-    pub(crate) run: fn() -> Result<Outcome>,
+    pub(crate) run: fn(&mut Sleep) -> Result<Outcome>,
 }
 
 fn cases() -> impl Iterator<Item = &'static Case> {
@@ -110,7 +110,7 @@ impl FileOps for Selftest {
         Ok(())
     }
 
-    fn write(&self, name: &str) -> Result {
+    fn write(&self, ctx: &mut Sleep, name: &str) -> Result {
         let Some(case) = cases().find(|c| c.name == name) else {
             pr_warn_ratelimited!(
                 "selftest: unknown case '{}'\n",
@@ -119,7 +119,7 @@ impl FileOps for Selftest {
             return Err(EINVAL);
         };
         let mut last = self.last.lock();
-        let line = match (case.run)() {
+        let line = match (case.run)(ctx) {
             Ok(o) => CString::try_from_fmt(fmt!(
                 "{} {} # {}",
                 if o.pass { "ok" } else { "not ok" },

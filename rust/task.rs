@@ -5,10 +5,16 @@
 //! [`might_sleep`] is the `kernel` crate's; `cond_resched()` and kernel
 //! threads are not bound by it in 7.3.
 //!
+//! A kernel thread's body gets the thread's [`Sleep`] token
+//! (`crate::context`).
+//!
 //! C header: [`include/linux/kernel.h`](srctree/include/linux/kernel.h),
 //! [`include/linux/kthread.h`](srctree/include/linux/kthread.h).
 
-use crate::helpers;
+use crate::{
+    context::{self, Context, Lend, Sleep},
+    helpers,
+};
 use core::ffi::c_void;
 use kernel::{error::from_err_ptr, new_mutex, prelude::*, sync::Arc};
 
@@ -36,20 +42,34 @@ pub(crate) fn fatal_signal_pending() -> bool {
 /// (`preempt_disable()` ... `preempt_enable()`): the thread stays on its CPU
 /// and the section is an RCU read-side critical section, but interrupts
 /// still come in (code that shares per-CPU state with them needs a flag of
-/// its own, as `local_trylock_t` has). Not `Send`: it must be dropped on
-/// the CPU that took it.
-pub(crate) struct PreemptDisabled(core::marker::PhantomData<*mut ()>);
+/// its own, as `local_trylock_t` has). Not `Send` (the token is not): it
+/// must be dropped on the CPU that took it. It holds the caller's token
+/// and lends `L`, the caller's `Context::PreemptOff`.
+pub(crate) struct PreemptDisabled<'a, L: Context> {
+    lend: Lend<'a, L>,
+}
 
 /// Disables preemption; any context. See [`PreemptDisabled`].
 #[inline]
-pub(crate) fn preempt_disable() -> PreemptDisabled {
+pub(crate) fn preempt_disable<C: Context>(ctx: &mut C) -> PreemptDisabled<'_, C::PreemptOff> {
     // SAFETY: Any context may disable preemption; the guard re-enables it
     // once, on this CPU (it is not `Send`).
     unsafe { helpers::rcu_lab_preempt_disable() };
-    PreemptDisabled(core::marker::PhantomData)
+    PreemptDisabled {
+        // SAFETY: With preemption off the caller may still do what it could
+        // but block; on PREEMPT_RT not allocate either (`PreemptOff`).
+        lend: unsafe { Lend::new(ctx) },
+    }
 }
 
-impl Drop for PreemptDisabled {
+impl<L: Context> PreemptDisabled<'_, L> {
+    /// The token lent inside.
+    pub(crate) fn ctx(&mut self) -> &mut L {
+        self.lend.ctx()
+    }
+}
+
+impl<L: Context> Drop for PreemptDisabled<'_, L> {
     #[inline]
     fn drop(&mut self) {
         // SAFETY: Pairs with the `preempt_disable()` of `preempt_disable`.
@@ -69,19 +89,23 @@ pub(crate) struct KThread {
 // SAFETY: The handle only allows joining, which any thread may do.
 unsafe impl Send for KThread {}
 
-unsafe extern "C" fn kthread_main<F: FnOnce() + Send + 'static>(data: *mut c_void) -> c_int {
+unsafe extern "C" fn kthread_main<F: FnOnce(&mut Sleep) + Send + 'static>(
+    data: *mut c_void,
+) -> c_int {
     // SAFETY: `data` is the `KBox<F>` that `KThread::spawn` turned into a
     // raw pointer for this thread; the thread function runs exactly once
     // (`join` waits for it before stopping the thread).
     let f = unsafe { KBox::<F>::from_raw(data.cast()) };
-    KBox::into_inner(f)();
+    // SAFETY: A kernel thread's function runs in task context, holding
+    // nothing, interrupts and preemption on: it may sleep.
+    unsafe { context::enter(|ctx: &mut Sleep| KBox::into_inner(f)(ctx)) };
     0
 }
 
 impl KThread {
-    /// Starts a kernel thread named `rcu_lab/<name>` running `f`, bound to
-    /// `cpu` if given.
-    pub(crate) fn spawn<F: FnOnce() + Send + 'static>(
+    /// Starts a kernel thread named `rcu_lab/<name>` running `f` (with the
+    /// thread's token), bound to `cpu` if given.
+    pub(crate) fn spawn<F: FnOnce(&mut Sleep) + Send + 'static>(
         name: &CStr,
         cpu: Option<u32>,
         f: F,
@@ -114,11 +138,15 @@ impl KThread {
     pub(crate) fn run<R: Send + Unpin + 'static>(
         name: &CStr,
         cpu: Option<u32>,
-        f: impl FnOnce() -> R + Send + 'static,
+        f: impl FnOnce(&mut Sleep) -> R + Send + 'static,
     ) -> Result<R> {
         let slot = Arc::pin_init(new_mutex!(None, "rcu_lab_kthread_result"), GFP_KERNEL)?;
         let s = slot.clone();
-        KThread::spawn(name, cpu, move || *s.lock() = Some(f()))?.join();
+        KThread::spawn(name, cpu, move |ctx| {
+            let r = f(ctx);
+            *s.lock() = Some(r)
+        })?
+        .join();
         // The closure ran to completion before `join` returned.
         let r = slot.lock().take();
         r.ok_or(EINVAL)
@@ -146,7 +174,7 @@ impl Drop for KThread {
 }
 
 /// A borrowed closure with its lifetime erased, for [`scoped`].
-struct Erased(*const (dyn Fn(usize) + Sync + 'static));
+struct Erased(*const (dyn Fn(usize, &mut Sleep) + Sync + 'static));
 
 // SAFETY: The closure is `Sync`, so calling it from another thread through a
 // shared pointer is fine; `scoped` keeps it alive while threads use it.
@@ -158,17 +186,17 @@ fn spawn_erased(
     name: &CStr,
     n: usize,
     cpus: Option<u32>,
-    f: *const (dyn Fn(usize) + Sync + 'static),
+    f: *const (dyn Fn(usize, &mut Sleep) + Sync + 'static),
 ) -> Result<KVec<KThread>> {
     let mut threads = KVec::with_capacity(n, GFP_KERNEL)?;
     for i in 0..n {
         let e = Erased(f);
         let cpu = cpus.map(|c| (i % c.max(1) as usize) as u32);
-        let t = KThread::spawn(name, cpu, move || {
+        let t = KThread::spawn(name, cpu, move |ctx| {
             let e = e;
             // SAFETY: `scoped` joins every thread before the closure it
             // borrowed goes away.
-            unsafe { (*e.0)(i) }
+            unsafe { (*e.0)(i, ctx) }
         })?;
         threads.push(t, GFP_KERNEL)?;
     }
@@ -178,7 +206,8 @@ fn spawn_erased(
 /// How often [`scoped`] calls its `poll`.
 const POLL_MS: u32 = 100;
 
-/// Runs `f(0)`, ..., `f(n - 1)` on `n` kernel threads named
+/// Runs `f(0, ctx)`, ..., `f(n - 1, ctx)` (each with its thread's token)
+/// on `n` kernel threads named
 /// `rcu_lab/<name>`, thread `i` bound to CPU `i % cpus` when `cpus` is given
 /// (as rcuscale binds its threads), and waits for all of them; `f` may
 /// borrow from the caller's stack, as with `std::thread::scope`. Until
@@ -192,23 +221,23 @@ const POLL_MS: u32 = 100;
 ///
 /// ```ignore
 /// let hits = AtomicUsize::new(0);
-/// task::scoped(c"demo", 4, None, &|_| { hits.fetch_add(1, Relaxed); }, &mut || ())?;
+/// task::scoped(c"demo", 4, None, &|_, _| { hits.fetch_add(1, Relaxed); }, &mut || ())?;
 /// assert_eq!(hits.load(Relaxed), 4);
 /// ```
-pub(crate) fn scoped<F: Fn(usize) + Sync>(
+pub(crate) fn scoped<F: Fn(usize, &mut Sleep) + Sync>(
     name: &CStr,
     n: usize,
     cpus: Option<u32>,
     f: &F,
     poll: &mut dyn FnMut(),
 ) -> Result {
-    let f: &(dyn Fn(usize) + Sync) = f;
+    let f: &(dyn Fn(usize, &mut Sleep) + Sync) = f;
     // SAFETY: Only the lifetime changes. Every thread that gets the pointer
     // is joined before this function returns: on success below, and on
     // failure by the drop of the partial `KVec<KThread>` inside
     // `spawn_erased` (a `KThread` joins when dropped).
-    let raw: *const (dyn Fn(usize) + Sync + 'static) =
-        unsafe { core::mem::transmute(f as *const (dyn Fn(usize) + Sync)) };
+    let raw: *const (dyn Fn(usize, &mut Sleep) + Sync + 'static) =
+        unsafe { core::mem::transmute(f as *const (dyn Fn(usize, &mut Sleep) + Sync)) };
     let threads = spawn_erased(name, n, cpus, raw)?;
     for t in threads.iter() {
         while !t.wait(POLL_MS) {

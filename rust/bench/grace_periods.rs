@@ -18,6 +18,7 @@ use super::{
     Text,
 };
 use crate::{
+    context::Sleep,
     hazptr::{self, HazPtr},
     rcu::{self, RcuBox, RcuPtr},
     reclaim::{HazptrSynchronize, Reclaim, SynchronizeRcu, SynchronizeRcuExpedited, Wait},
@@ -74,12 +75,12 @@ type RcuOld = rcu::Retired<u64>;
 type HpOld = hazptr::Retired<u64>;
 
 /// A busy reader: read sections on `t` until told to stop.
-fn busy_reader(t: &Target, hazptr: bool) {
+fn busy_reader(ctx: &mut Sleep, t: &Target, hazptr: bool) {
     let mut n = 0u64;
     while !t.stop.load(Relaxed) {
         for _ in 0..256 {
             if hazptr {
-                black_box(t.hp.protect().map(|g| *g));
+                black_box(t.hp.protect(ctx).map(|g| *g));
             } else {
                 let g = rcu::read_lock();
                 black_box(t.rcu.read(&g).copied());
@@ -144,7 +145,9 @@ fn measure(v: &Variant, busy: bool) -> Result<(KVec<u64>, u64)> {
     if busy {
         for cpu in 1..system::online_cpus() {
             let (r, hazptr) = (t.clone(), v.hazptr_readers);
-            let k = KThread::spawn(c"gp-reader", Some(cpu), move || busy_reader(&r, hazptr));
+            let k = KThread::spawn(c"gp-reader", Some(cpu), move |ctx| {
+                busy_reader(ctx, &r, hazptr)
+            });
             match k {
                 Ok(k) => readers.push(k, GFP_KERNEL)?,
                 Err(e) => {
@@ -155,13 +158,13 @@ fn measure(v: &Variant, busy: bool) -> Result<(KVec<u64>, u64)> {
         }
     }
     let (u, run, samples) = (t.clone(), v.updater, v.samples);
-    let ns = KThread::run(c"gp-updater", Some(0), move || run(&u, samples));
+    let ns = KThread::run(c"gp-updater", Some(0), move |_| run(&u, samples));
     t.stop.store(true, Relaxed);
     drop(readers);
     Ok((ns??, t.sections.load(Relaxed)))
 }
 
-pub(super) fn run(out: &mut Text) -> Result {
+pub(super) fn run(_ctx: &mut Sleep, out: &mut Text) -> Result {
     let cpus = system::online_cpus();
     out.line(format_args!(
         "# update-side wait before freeing, microseconds"

@@ -19,6 +19,7 @@ use super::{
     Text,
 };
 use crate::{
+    context::Sleep,
     irq::local_interrupt_disable,
     new_raw_spinlock, new_spinlock,
     sync::{RawSpinLock, SpinLock},
@@ -38,7 +39,7 @@ struct Locks {
 /// One Rust operation and the C loop it is compared with.
 struct Variant {
     name: &'static str,
-    rust: fn(&Locks, usize),
+    rust: fn(&mut Sleep, &Locks, usize),
     c: fn(usize),
     /// Takes a `spinlock_t`, which sleeps on PREEMPT_RT: not timed there.
     sleeps_on_rt: bool,
@@ -60,9 +61,9 @@ impl Variant {
 const VARIANTS: &[Variant] = &[
     Variant {
         name: "raw_spin_lock",
-        rust: |l, n| {
+        rust: |ctx, l, n| {
             for _ in 0..n {
-                drop(l.raw.lock());
+                drop(l.raw.lock(ctx));
             }
         },
         c: c::raw_lock_loop,
@@ -71,9 +72,9 @@ const VARIANTS: &[Variant] = &[
     },
     Variant {
         name: "raw_spin_lock_irqsave",
-        rust: |l, n| {
+        rust: |ctx, l, n| {
             for _ in 0..n {
-                drop(l.raw.lock_irqsave());
+                drop(l.raw.lock_irqsave(ctx));
             }
         },
         c: c::raw_lock_irqsave_loop,
@@ -82,9 +83,9 @@ const VARIANTS: &[Variant] = &[
     },
     Variant {
         name: "spin_lock",
-        rust: |l, n| {
+        rust: |ctx, l, n| {
             for _ in 0..n {
-                drop(l.spin.lock());
+                drop(l.spin.lock(ctx));
             }
         },
         c: c::spin_lock_loop,
@@ -93,9 +94,9 @@ const VARIANTS: &[Variant] = &[
     },
     Variant {
         name: "spin_lock_irqsave",
-        rust: |l, n| {
+        rust: |ctx, l, n| {
             for _ in 0..n {
-                drop(l.spin.lock_irqsave());
+                drop(l.spin.lock_irqsave(ctx));
             }
         },
         c: c::spin_lock_irqsave_loop,
@@ -104,7 +105,7 @@ const VARIANTS: &[Variant] = &[
     },
     Variant {
         name: "spin_lock(kernel::sync)",
-        rust: |l, n| {
+        rust: |_, l, n| {
             for _ in 0..n {
                 drop(l.kspin.lock());
             }
@@ -115,7 +116,7 @@ const VARIANTS: &[Variant] = &[
     },
     Variant {
         name: "local_irq_save(irqs_on)",
-        rust: |_, n| {
+        rust: |_, _, n| {
             for _ in 0..n {
                 drop(local_interrupt_disable());
             }
@@ -126,7 +127,7 @@ const VARIANTS: &[Variant] = &[
     },
 ];
 
-pub(super) fn run(out: &mut Text) -> Result {
+pub(super) fn run(ctx: &mut Sleep, out: &mut Text) -> Result {
     let locks = Locks {
         raw: KBox::pin_init(new_raw_spinlock!((), "rcu_lab_bench_raw"), GFP_KERNEL)?,
         spin: KBox::pin_init(new_spinlock!((), "rcu_lab_bench_spin"), GFP_KERNEL)?,
@@ -136,14 +137,14 @@ pub(super) fn run(out: &mut Text) -> Result {
     let active = |v: &&Variant| !(rt && v.sleeps_on_rt);
 
     for v in VARIANTS.iter().filter(active) {
-        v.timed(|| (v.rust)(&locks, LOOPS / 10));
+        v.timed(|| (v.rust)(ctx, &locks, LOOPS / 10));
         v.timed(|| (v.c)(LOOPS / 10));
     }
     let mut rust = KVec::from_elem(0u64, VARIANTS.len() * RUNS, GFP_KERNEL)?;
     let mut cref = KVec::from_elem(0u64, VARIANTS.len() * RUNS, GFP_KERNEL)?;
     for r in 0..RUNS {
         for (i, v) in VARIANTS.iter().enumerate().filter(|(_, v)| active(v)) {
-            rust[i * RUNS + r] = v.timed(|| (v.rust)(&locks, LOOPS));
+            rust[i * RUNS + r] = v.timed(|| (v.rust)(ctx, &locks, LOOPS));
             cref[i * RUNS + r] = v.timed(|| (v.c)(LOOPS));
         }
     }

@@ -23,6 +23,7 @@ use super::{
     Text,
 };
 use crate::{
+    context::Sleep,
     hazptr::HazPtr,
     rcu::{self, RcuBox, RcuPtr},
 };
@@ -41,25 +42,25 @@ struct Fixture {
 /// One kind of read section.
 struct Variant {
     name: &'static str,
-    run: fn(&Fixture, usize),
+    run: fn(&mut Sleep, &Fixture, usize),
 }
 
 const VARIANTS: &[Variant] = &[
     Variant {
         name: "rcu_read_lock(C)",
-        run: |_, n| c::rcu_read_loop(n),
+        run: |_, _, n| c::rcu_read_loop(n),
     },
     Variant {
         name: "__rcu_read_lock(C)",
-        run: |_, n| c::rcu_read_nolockdep_loop(n),
+        run: |_, _, n| c::rcu_read_nolockdep_loop(n),
     },
     Variant {
         name: "preempt_disable(C)",
-        run: |_, n| c::preempt_loop(n),
+        run: |_, _, n| c::preempt_loop(n),
     },
     Variant {
         name: "rcu::read_lock",
-        run: |_, n| {
+        run: |_, _, n| {
             for _ in 0..n {
                 drop(black_box(rcu::read_lock()));
             }
@@ -67,7 +68,7 @@ const VARIANTS: &[Variant] = &[
     },
     Variant {
         name: "RcuPtr::read",
-        run: |f, n| {
+        run: |_ctx, f, n| {
             for _ in 0..n {
                 let g = rcu::read_lock();
                 black_box(f.rcu.read(&g).copied());
@@ -76,18 +77,18 @@ const VARIANTS: &[Variant] = &[
     },
     Variant {
         name: "HazPtr::protect_cell",
-        run: |f, n| {
+        run: |ctx, f, n| {
             for _ in 0..n {
-                let g = f.hp.protect_cell();
+                let g = f.hp.protect_cell(ctx);
                 black_box(g.get().copied());
             }
         },
     },
     Variant {
         name: "HazPtr::protect",
-        run: |f, n| {
+        run: |ctx, f, n| {
             for _ in 0..n {
-                black_box(f.hp.protect().map(|g| *g));
+                black_box(f.hp.protect(ctx).map(|g| *g));
             }
         },
     },
@@ -98,18 +99,18 @@ fn index(name: &str) -> usize {
     VARIANTS.iter().position(|v| v.name == name).unwrap_or(0)
 }
 
-pub(super) fn run(out: &mut Text) -> Result {
+pub(super) fn run(ctx: &mut Sleep, out: &mut Text) -> Result {
     let f = Fixture {
         rcu: RcuPtr::new(Some(RcuBox::new(1u64, GFP_KERNEL)?)),
         hp: HazPtr::new(Some(KBox::new(1u64, GFP_KERNEL)?)),
     };
     for v in VARIANTS {
-        timed_irqs_off(|| (v.run)(&f, LOOPS / 10));
+        timed_irqs_off(|| (v.run)(ctx, &f, LOOPS / 10));
     }
     let mut ns = KVec::from_elem(0u64, VARIANTS.len() * RUNS, GFP_KERNEL)?;
     for r in 0..RUNS {
         for (i, v) in VARIANTS.iter().enumerate() {
-            ns[i * RUNS + r] = timed_irqs_off(|| (v.run)(&f, LOOPS));
+            ns[i * RUNS + r] = timed_irqs_off(|| (v.run)(ctx, &f, LOOPS));
         }
     }
     let mut med = [0u64; VARIANTS.len()];

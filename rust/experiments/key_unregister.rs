@@ -36,6 +36,7 @@ pub(crate) mod lockdep;
 
 use super::{params, Activity, Control, Counts, Field, Run, Spec, Variant};
 use crate::{
+    context::{self, Context, Sleep},
     rcu::{
         self,
         batch::{Batch, Config, Typed},
@@ -260,12 +261,19 @@ impl Readers {
         Key::from_addr(self.keys.get(n % len).map_or(0, |k| k.load(Relaxed)))
     }
 
-    /// One lookup by the readers' way; counts it.
-    fn lookup<P: Protected>(&self, t: &HashTable<KeyObj, P>, i: usize, irq: bool) {
+    /// One lookup by the readers' way, in the context `ctx` describes;
+    /// counts it.
+    fn lookup<P: Protected>(
+        &self,
+        ctx: &mut impl Context,
+        t: &HashTable<KeyObj, P>,
+        i: usize,
+        irq: bool,
+    ) {
         let (f, bad) = if self.look == Look::Unprotected {
             unprotected(t, self.pick(i))
         } else {
-            P::lookup(t, self.pick(i))
+            P::lookup(ctx, t, self.pick(i))
         };
         if irq {
             self.irq_reads.fetch_add(1, Relaxed);
@@ -301,7 +309,7 @@ fn unprotected<P: Protection>(t: &HashTable<KeyObj, P>, key: Key) -> (Found, u64
 trait Protected: Protection + Sized + Send + Sync {
     /// Looks `key` up (`is_dynamic_key()`); returns what it found and how
     /// many entries it met were not live. Any context but NMI.
-    fn lookup(t: &HashTable<KeyObj, Self>, key: Key) -> (Found, u64);
+    fn lookup(ctx: &mut impl Context, t: &HashTable<KeyObj, Self>, key: Key) -> (Found, u64);
 
     /// Gets rid of one unlinked entry by `s` (waits, hands it over, or parks
     /// it in `parked`); `EINVAL` for a strategy this protection does not
@@ -319,7 +327,7 @@ trait Protected: Protection + Sized + Send + Sync {
 
     /// Frees what the teardown left: `park`'s one `synchronize_rcu()`, the
     /// deferred and batched flushes. Sleeps.
-    fn flush(parked: KVec<Self::Unhashed<KeyObj>>, s: Strategy, shared: &Shared);
+    fn flush(ctx: &mut Sleep, parked: KVec<Self::Unhashed<KeyObj>>, s: Strategy, shared: &Shared);
 }
 
 /// Checks an entry a walk met; 1 if it is not live.
@@ -332,6 +340,7 @@ fn check(k: &KeyObj) -> u64 {
 /// `stop()`; returns what `park` parked (else nothing). Sleeps (by the
 /// strategy).
 fn teardown<P: Protected>(
+    ctx: &mut Sleep,
     t: &HashTable<KeyObj, P>,
     keys: &[Key],
     s: Strategy,
@@ -348,7 +357,7 @@ fn teardown<P: Protected>(
             break;
         }
         let old = t
-            .remove(key, || {
+            .remove(ctx, key, |_| {
                 if zap {
                     shared.zap_sum.fetch_add(shared.zap.walk(), Relaxed);
                 }
@@ -362,10 +371,10 @@ fn teardown<P: Protected>(
 
 impl Protected for ByRcu {
     #[inline]
-    fn lookup(t: &HashTable<KeyObj, Self>, key: Key) -> (Found, u64) {
+    fn lookup(ctx: &mut impl Context, t: &HashTable<KeyObj, Self>, key: Key) -> (Found, u64) {
         let mut bad = 0;
-        let g = rcu::read_lock();
-        let f = t.find(&g, key, |k| bad += check(k));
+        let g = context::rcu_read_lock(ctx);
+        let f = t.find(g.guard(), key, |k| bad += check(k));
         drop(g);
         (f, bad)
     }
@@ -389,11 +398,11 @@ impl Protected for ByRcu {
         }
     }
 
-    fn flush(mut parked: KVec<Unhashed>, s: Strategy, shared: &Shared) {
+    fn flush(ctx: &mut Sleep, mut parked: KVec<Unhashed>, s: Strategy, shared: &Shared) {
         match s {
             Strategy::Park => SynchronizeRcu.reclaim_all(&mut parked),
-            Strategy::Deferred => shared.pending.flush(),
-            Strategy::Batched => shared.engine.barrier(),
+            Strategy::Deferred => shared.pending.flush(ctx),
+            Strategy::Batched => shared.engine.barrier(ctx),
             _ => {}
         }
         // The engine's emergency path uses `call_rcu()`.
@@ -403,9 +412,9 @@ impl Protected for ByRcu {
 
 impl Protected for ByHazptr {
     #[inline]
-    fn lookup(t: &HashTable<KeyObj, Self>, key: Key) -> (Found, u64) {
+    fn lookup(ctx: &mut impl Context, t: &HashTable<KeyObj, Self>, key: Key) -> (Found, u64) {
         let mut bad = 0;
-        let f = t.find_hazptr(key, |k| bad += check(k));
+        let f = t.find_hazptr(ctx, key, |k| bad += check(k));
         (f, bad)
     }
 
@@ -422,7 +431,13 @@ impl Protected for ByHazptr {
         Ok(())
     }
 
-    fn flush(_parked: KVec<Self::Unhashed<KeyObj>>, _s: Strategy, _shared: &Shared) {}
+    fn flush(
+        _ctx: &mut Sleep,
+        _parked: KVec<Self::Unhashed<KeyObj>>,
+        _s: Strategy,
+        _shared: &Shared,
+    ) {
+    }
 }
 
 /// `none`: frees the entry at once, with readers possibly still on it.
@@ -447,9 +462,9 @@ fn with_irq_reader<P: Protected, R>(
 ) -> Result<R> {
     let (tt, rr) = (t.clone(), r.clone());
     let timer = KBox::pin_init(
-        PeriodicTimer::new(IRQ_PERIOD_NS, move || {
+        PeriodicTimer::new(IRQ_PERIOD_NS, move |ctx| {
             let n = rr.irq_reads.load(Relaxed) as usize;
-            rr.lookup(&tt, n, true);
+            rr.lookup(ctx, &tt, n, true);
         }),
         GFP_KERNEL,
     )?;
@@ -458,13 +473,18 @@ fn with_irq_reader<P: Protected, R>(
 
 /// A reader thread's loop on its CPU, with a hard-interrupt reader on top,
 /// until the run is done. Sleeps.
-fn reader<P: Protected>(t: &Arc<HashTable<KeyObj, P>>, r: &Arc<Readers>, cpu: usize) -> Result {
+fn reader<P: Protected>(
+    ctx: &mut Sleep,
+    t: &Arc<HashTable<KeyObj, P>>,
+    r: &Arc<Readers>,
+    cpu: usize,
+) -> Result {
     with_irq_reader(t, r, || {
         let mut i = cpu;
         r.started.fetch_add(1, Relaxed);
         while !r.done.load(Relaxed) {
             for _ in 0..64 {
-                r.lookup(t, i, false);
+                r.lookup(ctx, t, i, false);
                 i += 1;
             }
             task::cond_resched();
@@ -473,7 +493,12 @@ fn reader<P: Protected>(t: &Arc<HashTable<KeyObj, P>>, r: &Arc<Readers>, cpu: us
 }
 
 /// Times `n` lookups, hits and misses alternating; the mean, in ns.
-fn time_lookups<P: Protected>(t: &HashTable<KeyObj, P>, keys: &[Key], n: u64) -> u64 {
+fn time_lookups<P: Protected>(
+    ctx: &mut Sleep,
+    t: &HashTable<KeyObj, P>,
+    keys: &[Key],
+    n: u64,
+) -> u64 {
     if n == 0 {
         return 0;
     }
@@ -485,7 +510,7 @@ fn time_lookups<P: Protected>(t: &HashTable<KeyObj, P>, keys: &[Key], n: u64) ->
             Some(&k) if i % 2 == 0 => k,
             _ => Key::absent(i),
         };
-        hits += u64::from(P::lookup(t, key).0.hit);
+        hits += u64::from(P::lookup(ctx, t, key).0.hit);
     }
     core::hint::black_box(hits);
     start.elapsed_ns() / n
@@ -493,14 +518,22 @@ fn time_lookups<P: Protected>(t: &HashTable<KeyObj, P>, keys: &[Key], n: u64) ->
 
 /// Registers `n` keys in `t`, each looked up once as a qdisc's is, and
 /// publishes them to the readers. Sleeps.
-fn register<P: Protected>(t: &HashTable<KeyObj, P>, n: usize, r: &Readers) -> Result<KVec<Key>> {
+fn register<P: Protected>(
+    ctx: &mut Sleep,
+    t: &HashTable<KeyObj, P>,
+    n: usize,
+    r: &Readers,
+) -> Result<KVec<Key>> {
     let mut keys = KVec::with_capacity(n, GFP_KERNEL)?;
     for _ in 0..n {
-        let key = t.insert(KeyObj {
-            magic: AtomicU64::new(MAGIC),
-        })?;
+        let key = t.insert(
+            ctx,
+            KeyObj {
+                magic: AtomicU64::new(MAGIC),
+            },
+        )?;
         keys.push(key, GFP_KERNEL)?;
-        if !P::lookup(t, key).0.hit {
+        if !P::lookup(ctx, t, key).0.hit {
             return Err(EINVAL);
         }
     }
@@ -572,7 +605,7 @@ fn with_readers<P: Protected, R: Send + Unpin>(
     r: &Arc<Readers>,
     readers: bool,
     irq_on_updater: bool,
-    updater: impl Fn() -> Result<R> + Sync,
+    updater: impl Fn(&mut Sleep) -> Result<R> + Sync,
 ) -> Result<R> {
     let threads = if readers {
         system::online_cpus() as usize
@@ -583,9 +616,9 @@ fn with_readers<P: Protected, R: Send + Unpin>(
         new_spinlock!(None::<Result<R>>, "key_unregister_out"),
         GFP_KERNEL,
     )?;
-    ctl.threads(c"rcu_lab/keys", threads, &|i| {
+    ctl.threads(c"rcu_lab/keys", threads, &|i, ctx| {
         if i != 0 {
-            if reader(t, r, i).is_err() {
+            if reader(ctx, t, r, i).is_err() {
                 ctl.stop();
             }
             return;
@@ -599,9 +632,9 @@ fn with_readers<P: Protected, R: Send + Unpin>(
             waited += 1;
         }
         let res = if irq_on_updater {
-            with_irq_reader(t, r, &updater).and_then(|x| x)
+            with_irq_reader(t, r, || updater(ctx)).and_then(|x| x)
         } else {
-            updater()
+            updater(ctx)
         };
         r.done.store(true, Relaxed);
         *out.lock() = Some(res);
@@ -612,6 +645,7 @@ fn with_readers<P: Protected, R: Send + Unpin>(
 
 /// One run of strategy `s` on a fresh table protected by `P`.
 fn measure_on<P: Protected>(
+    ctx: &mut Sleep,
     ctl: &Control,
     shared: &Shared,
     s: Strategy,
@@ -620,21 +654,21 @@ fn measure_on<P: Protected>(
     let table = Arc::pin_init(HashTable::<KeyObj, P>::new(p.bits as u32), GFP_KERNEL)?;
     let n = p.keys as usize;
     let r = Readers::new(n, Look::Mixed)?;
-    let keys = register(&table, n, &r)?;
+    let keys = register(ctx, &table, n, &r)?;
     let freed_before = FREED.load(Relaxed);
     let stop = || ctl.stopping();
-    let mut m = with_readers(ctl, &table, &r, p.readers == 1, false, || {
+    let mut m = with_readers(ctl, &table, &r, p.readers == 1, false, |ctx| {
         let mut m = Measured {
             keys: p.keys,
-            lookup_ns: time_lookups(&table, &keys, p.lookups),
+            lookup_ns: time_lookups(ctx, &table, &keys, p.lookups),
             ..Measured::default()
         };
         let activity = Activity::now();
         let cbs = shared.pending.counts().1;
         let start = Instant::now();
-        let parked = teardown(&table, &keys, s, shared, p.zap == 1, &stop)?;
+        let parked = teardown(ctx, &table, &keys, s, shared, p.zap == 1, &stop)?;
         m.teardown_ns = start.elapsed_ns();
-        P::flush(parked, s, shared);
+        P::flush(ctx, parked, s, shared);
         m.freed_us = start.elapsed_us();
         m.pending_cbs = shared.pending.counts().1 - cbs;
         m.run = activity.since();
@@ -646,7 +680,7 @@ fn measure_on<P: Protected>(
     m.hits = r.hits.load(Relaxed);
     m.bad = r.bad.load(Relaxed);
     m.wildcard = r.wildcard.load(Relaxed);
-    if table.len() != 0 {
+    if table.len(ctx) != 0 {
         return Err(EINVAL);
     }
     drop(table);
@@ -708,6 +742,7 @@ pub(crate) enum StressKind {
 /// hard-interrupt reader on every CPU: the selftests' stress of each
 /// strategy, and the negative tests' use after free. Sleeps.
 pub(crate) fn stress(
+    ctx: &mut Sleep,
     kind: StressKind,
     ms: u64,
     keys: usize,
@@ -719,7 +754,7 @@ pub(crate) fn stress(
         StressKind::UnprotectedHazptr => ("hazptr", 1, Look::Unprotected),
     };
     let s = VARIANTS.iter().find(|v| v.name == name).ok_or(EINVAL)?.v;
-    let shared = KeyUnregister::shared()?;
+    let shared = KeyUnregister::shared(ctx)?;
     let ctl = Control::new();
     match s {
         Strategy::Hazptr => stress_on::<ByHazptr>(&ctl, &shared, s, ms, bits, keys, look, stop),
@@ -743,13 +778,13 @@ fn stress_on<P: Protected>(
     let freed_before = FREED.load(Relaxed);
     let start = Instant::now();
     let never = || false;
-    let (cycles, registered) = with_readers(ctl, &table, &r, true, true, || {
+    let (cycles, registered) = with_readers(ctl, &table, &r, true, true, |ctx| {
         let (mut cycles, mut registered) = (0u64, 0u64);
         while start.elapsed_ns() < ms * 1_000_000 && !stop() && !ctl.stopping() {
-            let ks = register(&table, keys, &r)?;
+            let ks = register(ctx, &table, keys, &r)?;
             registered += ks.len() as u64;
-            let parked = teardown(&table, &ks, s, shared, false, &never)?;
-            P::flush(parked, s, shared);
+            let parked = teardown(ctx, &table, &ks, s, shared, false, &never)?;
+            P::flush(ctx, parked, s, shared);
             cycles += 1;
             task::cond_resched();
         }
@@ -773,10 +808,10 @@ impl Spec for KeyUnregister {
     type Params = Params;
     type Shared = Shared;
 
-    fn shared() -> Result<Shared> {
+    fn shared(ctx: &mut Sleep) -> Result<Shared> {
         Ok(Shared {
             zap: Zap::new()?,
-            engine: Batch::new(c"key_unregister", Config::default())?,
+            engine: Batch::new(ctx, c"key_unregister", Config::default())?,
             pending: KBox::pin_init(PendingFree::new(), GFP_KERNEL)?,
             zap_sum: AtomicUsize::new(0),
         })
@@ -788,7 +823,7 @@ impl Spec for KeyUnregister {
         Ok(p.keys * (64 + 16) + (8 << p.bits))
     }
 
-    fn run(p: &Params, shared: &Shared, run: &mut Run) -> Result<CString> {
+    fn run(ctx: &mut Sleep, p: &Params, shared: &Shared, run: &mut Run) -> Result<CString> {
         if p.variants & NONE_BIT != 0 && p.unsafe_none == 0 {
             crate::print::pr_warn_ratelimited!(
                 "key_unregister: run refused: variant none (bit 128) frees with no wait; set \
@@ -835,14 +870,15 @@ impl Spec for KeyUnregister {
             "key unregister: IPIs over the teardown, net of idle",
         )?;
         let summary = run.rounds(
+            ctx,
             VARIANTS,
             p.variants,
             p.rounds as usize,
             FIELDS,
-            |ctl, s, _seq| {
+            |ctx, ctl, s, _seq| {
                 let m = match s {
-                    Strategy::Hazptr => measure_on::<ByHazptr>(ctl, shared, s, p)?,
-                    _ => measure_on::<ByRcu>(ctl, shared, s, p)?,
+                    Strategy::Hazptr => measure_on::<ByHazptr>(ctx, ctl, shared, s, p)?,
+                    _ => measure_on::<ByRcu>(ctx, ctl, shared, s, p)?,
                 };
                 if m.freed != m.keys || m.bad != 0 {
                     pr_warn!(

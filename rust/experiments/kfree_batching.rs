@@ -31,6 +31,7 @@
 
 use super::{params, Control, Field, Run, Spec, Variant};
 use crate::{
+    context::Sleep,
     mm::slab::{SlabCache, SlabObj},
     rcu::{
         self,
@@ -305,7 +306,7 @@ fn load_run<'c>(
         peak_slabs: AtomicU64::new(0),
         failed: AtomicUsize::new(0),
     };
-    let r = ctl.threads(c"kfree_batching", load.threads, &|i| shared.thread(i));
+    let r = ctl.threads(c"kfree_batching", load.threads, &|i, _| shared.thread(i));
     let window_us = t0.elapsed_us();
     shared.sample_slabs();
     let loaded = Loaded {
@@ -321,6 +322,7 @@ fn load_run<'c>(
 /// Runs one variant once and measures it.
 /// With `failslab`, failslab's `cache-filter` applies to the load's cache.
 fn measure(
+    ctx: &mut Sleep,
     ctl: &Control,
     engine: &KfreeBatch<'static>,
     way: Way,
@@ -343,7 +345,7 @@ fn measure(
     let engine = (way == Way::Engine).then_some(engine);
     let before = engine.map(|e| {
         e.tune(cfg.cache_pages, cfg.drain_delay_ns);
-        e.fill_caches();
+        e.fill_caches(ctx);
         e.reset_peak();
         e.stats()
     });
@@ -362,7 +364,7 @@ fn measure(
     // `kvfree_rcu_barrier_on_cache()` for the kernel's kfree_rcu paths.
     let (r, loaded, end, stats) = match (engine, before) {
         (Some(e), Some(before)) => {
-            let (r, loaded) = e.scope(|s| load_run(ctl, &cache, Some(s), way, load, t0));
+            let (r, loaded) = e.scope(ctx, |s, _| load_run(ctl, &cache, Some(s), way, load, t0));
             let end = (t0.elapsed_us(), gp0.elapsed());
             (r, loaded, Some(end), e.stats().since(&before))
         }
@@ -438,8 +440,8 @@ impl Spec for KfreeBatching {
     /// run to run (its page cache keeps what earlier runs' demand grew).
     type Shared = KfreeBatch<'static>;
 
-    fn shared() -> Result<KfreeBatch<'static>> {
-        KfreeBatch::new(c"kfree_batching", Config::default())
+    fn shared(ctx: &mut Sleep) -> Result<KfreeBatch<'static>> {
+        KfreeBatch::new(ctx, c"kfree_batching", Config::default())
     }
 
     /// Every object may still wait for its grace period when the last one
@@ -464,7 +466,12 @@ impl Spec for KfreeBatching {
         Ok(total * footprint + p.threads * p.objects * 8 + blocks * PAGE_SIZE as u64)
     }
 
-    fn run(p: &Params, shared: &KfreeBatch<'static>, run: &mut Run) -> Result<CString> {
+    fn run(
+        ctx: &mut Sleep,
+        p: &Params,
+        shared: &KfreeBatch<'static>,
+        run: &mut Run,
+    ) -> Result<CString> {
         let load = Load {
             threads: p.threads as usize,
             objects: p.objects as usize,
@@ -526,11 +533,12 @@ impl Spec for KfreeBatching {
         )?;
         let flags = (p.idle == 1, p.failslab == 1);
         let summary = run.rounds(
+            ctx,
             VARIANTS,
             p.variants,
             p.rounds as usize,
             FIELDS,
-            |ctl, way, seq| measure(ctl, shared, way, load, cfg, flags, seq),
+            |ctx, ctl, way, seq| measure(ctx, ctl, shared, way, load, cfg, flags, seq),
         )?;
         let summary = summary.into_bytes();
         CString::try_from_fmt(fmt!(

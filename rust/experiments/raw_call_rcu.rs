@@ -25,7 +25,13 @@
 //!   `preemptible()`;
 //! * `deferred`: an llist and an `irq_work` ([`IrqDeferred`]) pass the
 //!   objects on to a `runtime_check` engine later: from hard interrupt on
-//!   lazy and full kernels, from the preemptible `irq_work/N` thread on RT.
+//!   lazy and full kernels, from the preemptible `irq_work/N` thread on RT;
+//! * `typed`: batched (typed), one call that takes the caller's context
+//!   token (`crate::context`) and picks its path from the token's type: a
+//!   page allocated with `GFP_NOWAIT` on a miss when the token proves that
+//!   legal (task loops: `Sleep`), the object's own `rcu_head` when it does
+//!   not (raw-lock loops: the guard lends `Atomic`). Nothing is decided at
+//!   run time.
 //!
 //! Every batched variant has its own engine, living as long as the module
 //! (warm). After the rounds, with `matrix=1`, the run adds the evidence
@@ -37,6 +43,7 @@ pub(crate) mod matrix;
 
 use super::{params, Control, Field, Run, Spec, Variant};
 use crate::{
+    context::{Context, Sleep},
     new_raw_spinlock,
     rcu::{
         self,
@@ -57,7 +64,7 @@ params! {
         objects: 1..=100_000 = 2000, "objects per loop and thread";
         loops: 2..=10_000 = 8, "loops per thread: odd ones in task context, even ones under a raw spinlock";
         rounds: 1..=50 = 3, "rounds over all variants, in rotating order; results are medians";
-        variants: 1..=127 = 127, "bit mask: 1 call_rcu, 2 raw_typed, 4 raw_pairs, 8 nowait, 16 override, 32 runtime_check, 64 deferred";
+        variants: 1..=255 = 255, "bit mask: 1 call_rcu, 2 raw_typed, 4 raw_pairs, 8 nowait, 16 override, 32 runtime_check, 64 deferred, 128 typed";
         cache_pages: 0..=1024 = 5, "batched: empty block pages kept per CPU (kernel: rcu_min_cached_objs 5)";
         idle: 0..=1 = 1, "1: measure grace periods over an idle interval of the same length";
         matrix: 0..=1 = 1, "1: then run the evidence matrix's clean cells on this model";
@@ -152,6 +159,8 @@ enum Way {
     /// [`Engines::deferred`]: an `irq_work` in front of a `runtime_check`
     /// engine.
     Deferred,
+    /// [`Engines::by_type`]: the path picked by the caller's token type.
+    ByType,
 }
 
 /// The variants, in the bit order of the `variants` parameter.
@@ -184,7 +193,14 @@ const VARIANTS: &[Variant<Way>] = &[
         name: "deferred",
         v: Way::Deferred,
     },
+    Variant {
+        name: "typed",
+        v: Way::ByType,
+    },
 ];
+
+/// The `nowait` variant's way.
+const NOWAIT: Way = Way::Typed(1);
 
 /// The inline policy of each typed engine, by index.
 const TYPED: [Inline; 4] = [
@@ -199,6 +215,9 @@ pub(crate) struct Engines {
     typed: KVec<Batch<'static, Typed<Obj>>>,
     pairs: Batch<'static, Callbacks>,
     deferred: Pin<KBox<IrqDeferred<Obj, Batch<'static, Typed<Obj>>>>>,
+    /// `typed`: its own policy is never consulted (the caller's token type
+    /// decides).
+    by_type: Batch<'static, Typed<Obj>>,
 }
 
 /// What the run does with a variant's engine, whatever its contents.
@@ -206,10 +225,10 @@ trait Warm {
     fn counters(&self) -> Stats;
     /// Tunes the engine to the run's parameters, fills its caches and
     /// restarts its peak. Sleeps.
-    fn reset(&self, p: &Params);
+    fn reset(&self, ctx: &mut Sleep, p: &Params);
     /// Waits until every object handed over so far was dropped, but for
     /// the emergency path's (`rcu_barrier()`). Sleeps.
-    fn drain_all(&self);
+    fn drain_all(&self, ctx: &mut Sleep);
 }
 
 impl<C: rcu::batch::Contents> Warm for Batch<'static, C> {
@@ -217,14 +236,14 @@ impl<C: rcu::batch::Contents> Warm for Batch<'static, C> {
         self.stats()
     }
 
-    fn reset(&self, p: &Params) {
+    fn reset(&self, ctx: &mut Sleep, p: &Params) {
         self.tune(p.cache_pages as usize, Config::default().drain_delay_ns);
-        self.fill_caches();
+        self.fill_caches(ctx);
         self.reset_peak();
     }
 
-    fn drain_all(&self) {
-        self.barrier()
+    fn drain_all(&self, ctx: &mut Sleep) {
+        self.barrier(ctx)
     }
 }
 
@@ -236,18 +255,19 @@ impl Engines {
             Way::Typed(i) => Some(&self.typed[i]),
             Way::Pairs => Some(&self.pairs),
             Way::Deferred => Some(self.deferred.target()),
+            Way::ByType => Some(&self.by_type),
         }
     }
 
     /// Waits until every object handed to `way` so far was dropped: the
     /// deferral's flush, the engine's barrier, then `rcu_barrier()` (for
     /// `call_rcu()` and the emergency paths). Sleeps.
-    fn barrier(&self, way: Way) {
+    fn barrier(&self, ctx: &mut Sleep, way: Way) {
         if way == Way::Deferred {
             self.deferred.flush();
         }
         if let Some(e) = self.engine(way) {
-            e.drain_all();
+            e.drain_all(ctx);
         }
         rcu::barrier();
     }
@@ -336,13 +356,32 @@ struct Load<'a> {
 }
 
 impl Load<'_> {
-    /// Hands `objs` to the variant's reclaim, emptying it.
-    fn reclaim(&self, objs: &mut KVVec<Retired<Obj>>) {
+    /// Hands `objs` to the variant's reclaim, emptying it, in the context
+    /// `ctx` describes (only `typed` asks).
+    fn reclaim(&self, ctx: &mut impl Context, objs: &mut KVVec<Retired<Obj>>) {
         match self.way {
             Way::CallRcu => CallRcu.reclaim_all(objs),
             Way::Typed(i) => self.engines.typed[i].reclaim_all(objs),
             Way::Pairs => self.engines.pairs.reclaim_all(objs),
             Way::Deferred => self.engines.deferred.reclaim_all(objs),
+            Way::ByType => {
+                for o in objs.drain_all() {
+                    self.engines.by_type.call_rcu_typed(ctx, o);
+                }
+            }
+        }
+    }
+
+    /// Hands `objs` over in task context: `nowait` through the engine's
+    /// call that demands the proof that allocating is legal (the thread's
+    /// `Sleep` has it), the others as [`Load::reclaim`].
+    fn reclaim_task(&self, ctx: &mut Sleep, objs: &mut KVVec<Retired<Obj>>) {
+        if self.way == NOWAIT {
+            for o in objs.drain_all() {
+                self.engines.typed[1].call_rcu_nowait(ctx, o);
+            }
+        } else {
+            self.reclaim(ctx, objs);
         }
     }
 
@@ -351,6 +390,7 @@ impl Load<'_> {
     /// time spent in the holds. `hold` is empty, with room for a hold.
     fn reclaim_locked(
         &self,
+        ctx: &mut Sleep,
         objs: &mut KVVec<Retired<Obj>>,
         hold: &mut KVVec<Retired<Obj>>,
     ) -> u64 {
@@ -364,8 +404,8 @@ impl Load<'_> {
             rcu::debug_objects_refill();
             let t = Instant::now();
             {
-                let _g = self.lock.lock_irqsave();
-                self.reclaim(hold);
+                let mut g = self.lock.lock_irqsave(ctx);
+                self.reclaim(g.ctx(), hold);
             }
             ns += t.elapsed_ns();
         }
@@ -375,10 +415,10 @@ impl Load<'_> {
     /// Whether the variant's raw-lock loops run under the lock (`nowait`
     /// would provoke lockdep there: see the module doc).
     fn raw_allowed(&self) -> bool {
-        self.way != Way::Typed(1)
+        self.way != NOWAIT
     }
 
-    fn thread(&self) {
+    fn thread(&self, ctx: &mut Sleep) {
         let n = self.p.objects as usize;
         let Ok(mut objs) = KVVec::<Retired<Obj>>::with_capacity(n, GFP_KERNEL) else {
             self.failed.fetch_add(1, Relaxed);
@@ -418,10 +458,10 @@ impl Load<'_> {
             let under_lock = l % 2 == 1 && self.raw_allowed();
             let got = objs.len() as u64;
             let ns = if under_lock {
-                self.reclaim_locked(&mut objs, &mut hold)
+                self.reclaim_locked(ctx, &mut objs, &mut hold)
             } else {
                 let t = Instant::now();
-                self.reclaim(&mut objs);
+                self.reclaim_task(ctx, &mut objs);
                 t.elapsed_ns()
             };
             let (sum, count) = if l % 2 == 1 {
@@ -438,7 +478,13 @@ impl Load<'_> {
 }
 
 /// Runs one variant once and measures it.
-fn measure(ctl: &Control, engines: &Engines, way: Way, p: &Params) -> Result<Measured> {
+fn measure(
+    ctx: &mut Sleep,
+    ctl: &Control,
+    engines: &Engines,
+    way: Way,
+    p: &Params,
+) -> Result<Measured> {
     let lock = KBox::pin_init(
         new_raw_spinlock!((), "rcu_lab_raw_call_rcu_caller"),
         GFP_KERNEL,
@@ -447,7 +493,7 @@ fn measure(ctl: &Control, engines: &Engines, way: Way, p: &Params) -> Result<Mea
     let engine_stats = || engine.map(|e| e.counters());
     let before = engine_stats();
     if let Some(e) = engine {
-        e.reset(p);
+        e.reset(ctx, p);
     }
     let dropped0 = DROPPED.load(Relaxed);
     let load = Load {
@@ -465,10 +511,12 @@ fn measure(ctl: &Control, engines: &Engines, way: Way, p: &Params) -> Result<Mea
     let gp0 = rcu::GpSeq::now();
     let t0 = Instant::now();
     GAPS.start();
-    let r = ctl.threads(c"raw_call_rcu", p.threads as usize, &|_| load.thread());
+    let r = ctl.threads(c"raw_call_rcu", p.threads as usize, &|_, ctx| {
+        load.thread(ctx)
+    });
     // Every object handed over is dropped before the run ends, stopped or
     // not (the load threads' last objects too).
-    engines.barrier(way);
+    engines.barrier(ctx, way);
     let (invoke_ns, invoke_gaps) = GAPS.stop();
     let reclaim_us = t0.elapsed_us();
     let (gps, _) = gp0.elapsed();
@@ -518,16 +566,17 @@ impl Spec for RawCallRcu {
     /// One warm engine per batched variant.
     type Shared = Engines;
 
-    fn shared() -> Result<Engines> {
+    fn shared(ctx: &mut Sleep) -> Result<Engines> {
         let mut typed = KVec::with_capacity(TYPED.len(), GFP_KERNEL)?;
         for inline in TYPED {
             let cfg = Config {
                 inline,
                 ..Config::default()
             };
-            typed.push(Batch::new(c"raw_call_rcu", cfg)?, GFP_KERNEL)?;
+            typed.push(Batch::new(ctx, c"raw_call_rcu", cfg)?, GFP_KERNEL)?;
         }
         let target = Batch::new(
+            ctx,
             c"raw_call_rcu_deferred",
             Config {
                 inline: Inline::RuntimeCheck,
@@ -536,8 +585,9 @@ impl Spec for RawCallRcu {
         )?;
         Ok(Engines {
             typed,
-            pairs: Batch::new(c"raw_call_rcu_pairs", Config::default())?,
+            pairs: Batch::new(ctx, c"raw_call_rcu_pairs", Config::default())?,
             deferred: KBox::pin_init(IrqDeferred::new(target), GFP_KERNEL)?,
+            by_type: Batch::new(ctx, c"raw_call_rcu_typed", Config::default())?,
         })
     }
 
@@ -553,7 +603,7 @@ impl Spec for RawCallRcu {
         Ok(total * 64 + p.threads * p.objects * 8 + blocks * PAGE_SIZE as u64)
     }
 
-    fn run(p: &Params, shared: &Engines, run: &mut Run) -> Result<CString> {
+    fn run(ctx: &mut Sleep, p: &Params, shared: &Engines, run: &mut Run) -> Result<CString> {
         run.line(format_args!(
             "# method: threads bound to CPU i % online CPUs; per loop a thread allocates its \
              objects (RcuBox<Obj>, 16-byte payload with a counting Drop) and swaps each out of \
@@ -584,18 +634,19 @@ impl Spec for RawCallRcu {
             "call_rcu variants: ns per object handed over, under a raw spinlock",
         )?;
         let summary = run.rounds(
+            ctx,
             VARIANTS,
             p.variants,
             p.rounds as usize,
             FIELDS,
-            |ctl, way, _seq| measure(ctl, shared, way, p),
+            |ctx, ctl, way, _seq| measure(ctx, ctl, shared, way, p),
         )?;
         let summary = summary.into_bytes();
         let summary = core::str::from_utf8(&summary).map_err(|_| EINVAL)?;
         if p.matrix == 0 {
             return CString::try_from_fmt(fmt!("{summary}"));
         }
-        let (cells, agree) = matrix_rows(run)?;
+        let (cells, agree) = matrix_rows(ctx, run)?;
         CString::try_from_fmt(fmt!(
             "{summary}; matrix: {agree} of {cells} clean cells as expected"
         ))
@@ -603,10 +654,11 @@ impl Spec for RawCallRcu {
 }
 
 /// Runs the evidence matrix's clean cells and writes a `cell` row each,
-/// then a `matrix_fallback` row per policy that decides at run time.
+/// then a `matrix_fallback` row per policy that may decline (the two that
+/// decide at run time, and `typed`, whose token type decides).
 /// Returns the cells run and how many agreed with the expectations.
 /// Sleeps.
-fn matrix_rows(run: &mut Run) -> Result<(usize, usize)> {
+fn matrix_rows(ctx: &mut Sleep, run: &mut Run) -> Result<(usize, usize)> {
     use matrix::{alloc_legal, expected_alloc, is_rt, way_name, Way};
     let rt = is_rt();
     run.line(format_args!(
@@ -623,13 +675,13 @@ fn matrix_rows(run: &mut Run) -> Result<(usize, usize)> {
     let (mut cells, mut agree) = (0, 0);
     // Per policy: objects and fallbacks in the cells where allocating
     // would have been legal.
-    let mut legal: [(usize, usize); 2] = [(0, 0); 2];
+    let mut legal: [(usize, usize); 3] = [(0, 0); 3];
     let path = |a: Option<bool>| match a {
         Some(true) => "alloc",
         Some(false) => "fallback",
         None => "-",
     };
-    matrix::run_clean(|c| {
+    matrix::run_clean(ctx, |c| {
         cells += 1;
         let ok = c.agrees(rt);
         if ok {
@@ -645,6 +697,7 @@ fn matrix_rows(run: &mut Run) -> Result<(usize, usize)> {
         let slot = match c.way {
             Way::Engine(Inline::RuntimeCheck) => Some(0),
             Way::Engine(Inline::Override) => Some(1),
+            Way::ByType => Some(2),
             _ => None,
         };
         if let Some(i) = slot.filter(|_| alloc_legal(c.ctx, rt)) {
@@ -675,7 +728,7 @@ fn matrix_rows(run: &mut Run) -> Result<(usize, usize)> {
             ok as u8
         ))
     })?;
-    for (i, name) in ["runtime_check", "override"].iter().enumerate() {
+    for (i, name) in ["runtime_check", "override", "typed"].iter().enumerate() {
         let (objects, fallback) = legal[i];
         run.line(format_args!(
             "matrix_fallback variant={name} model={model} legal_objects={objects} \

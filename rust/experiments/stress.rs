@@ -13,6 +13,7 @@
 //! only: a bad read here means a wrapper type is broken.
 
 use crate::{
+    context::{Context, Sleep},
     rcu::{RcuBox, RcuPtr, Retired},
     system,
     task::{self, KThread},
@@ -150,10 +151,12 @@ pub(crate) trait Table: Send + Sync + 'static {
     /// waits share grace periods.
     const UPDATERS: usize = 1;
 
-    /// Reads cell `i`; `turn` lets a table alternate its ways of reading.
-    fn read(&self, i: usize, turn: usize) -> Read;
-    /// Replaces the element of cell `i` and reclaims the old one.
-    fn update(&self, i: usize, seq: u64, stats: &Arc<Stats>) -> Result;
+    /// Reads cell `i` in the context `ctx` describes (a thread's, a hard
+    /// interrupt's); `turn` lets a table alternate its ways of reading.
+    fn read(&self, ctx: &mut impl Context, i: usize, turn: usize) -> Read;
+    /// Replaces the element of cell `i` and reclaims the old one, in an
+    /// updater thread.
+    fn update(&self, ctx: &mut Sleep, i: usize, seq: u64, stats: &Arc<Stats>) -> Result;
 }
 
 /// What a run saw.
@@ -211,12 +214,12 @@ fn count_read(r: Read, reads: &AtomicU64, bad: &AtomicU64) -> bool {
 }
 
 /// The reader thread of one CPU, with its interrupt-context reader.
-fn reader<T: Table>(table: Arc<T>, stats: Arc<Stats>) -> Result {
+fn reader<T: Table>(ctx: &mut Sleep, table: Arc<T>, stats: Arc<Stats>) -> Result {
     let (t, s) = (table.clone(), stats.clone());
     let timer = KBox::pin_init(
-        PeriodicTimer::new(IRQ_PERIOD_NS, move || {
+        PeriodicTimer::new(IRQ_PERIOD_NS, move |ctx| {
             let turn = s.irq_turn.fetch_add(1, Relaxed);
-            if count_read(t.read(turn % CELLS, turn), &s.irq_reads, &s.irq_bad) {
+            if count_read(t.read(ctx, turn % CELLS, turn), &s.irq_reads, &s.irq_bad) {
                 s.irq_nested.fetch_add(1, Relaxed);
             }
         }),
@@ -228,7 +231,7 @@ fn reader<T: Table>(table: Arc<T>, stats: Arc<Stats>) -> Result {
         let mut turn = 0;
         while !stats.stop.load(Relaxed) {
             for i in 0..CELLS {
-                count_read(table.read(i, turn), &stats.reads, &stats.bad);
+                count_read(table.read(ctx, i, turn), &stats.reads, &stats.bad);
             }
             turn += 1;
             task::cond_resched();
@@ -245,8 +248,8 @@ pub(crate) fn run<T: Table>(table: Arc<T>, stats: &Arc<Stats>, ms: u64) -> Resul
     let start = Instant::now();
     for cpu in 0..cpus {
         let (t, s, f) = (table.clone(), stats.clone(), failed.clone());
-        let spawned = KThread::spawn(c"reader", Some(cpu), move || {
-            if reader(t, s).is_err() {
+        let spawned = KThread::spawn(c"reader", Some(cpu), move |ctx| {
+            if reader(ctx, t, s).is_err() {
                 f.fetch_add(1, Relaxed);
             }
         });
@@ -263,10 +266,10 @@ pub(crate) fn run<T: Table>(table: Arc<T>, stats: &Arc<Stats>, ms: u64) -> Resul
     for k in 0..T::UPDATERS {
         let (t, s, f) = (table.clone(), stats.clone(), failed.clone());
         // Updater k of U takes cells k, k + U, k + 2U, ... (mod CELLS).
-        let u = KThread::spawn(c"updater", None, move || {
+        let u = KThread::spawn(c"updater", None, move |ctx| {
             let mut seq = k as u64;
             while start.elapsed_ns() < ms * 1_000_000 {
-                if t.update(seq as usize % CELLS, seq, &s).is_err() {
+                if t.update(ctx, seq as usize % CELLS, seq, &s).is_err() {
                     f.fetch_add(1, Relaxed);
                 }
                 s.updates.fetch_add(1, Relaxed);

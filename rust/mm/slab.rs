@@ -214,12 +214,16 @@ impl<'c> Reclaim<SlabObj<'c>> for SynchronizeRcu {
     const WAITS: bool = true;
 
     fn reclaim(&self, old: SlabObj<'c>) {
-        crate::rcu::synchronize();
+        // SAFETY: A waiting strategy (`WAITS`) is used only where its
+        // caller may sleep (`Reclaim`).
+        unsafe { crate::rcu::synchronize_unchecked() };
         drop(old);
     }
 
     fn reclaim_all<A: Allocator>(&self, olds: &mut Vec<SlabObj<'c>, A>) {
-        crate::rcu::synchronize();
+        // SAFETY: A waiting strategy (`WAITS`) is used only where its
+        // caller may sleep (`Reclaim`).
+        unsafe { crate::rcu::synchronize_unchecked() };
         olds.clear();
     }
 }

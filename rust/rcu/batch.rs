@@ -48,6 +48,7 @@
 //! See `Documentation/kfree_batching.rst`.
 
 use crate::{
+    context::{self, Context, MayAlloc, MaySleep, Sleep},
     deferred::Deferred,
     helpers,
     irq::local_interrupt_disable,
@@ -380,8 +381,8 @@ pub(crate) type KfreeBatch<'a> = Batch<'a, Kfree>;
 
 impl<'a, C: Contents> Batch<'a, C> {
     /// A new engine with a shrinker named `rcu_lab-<name>`. Sleeps.
-    pub(crate) fn new(name: &CStr, config: Config) -> Result<Self> {
-        let engine = Engine::new(config)?;
+    pub(crate) fn new(ctx: &mut impl MaySleep, name: &CStr, config: Config) -> Result<Self> {
+        let engine = Engine::new(ctx.sleep(), config)?;
         // SAFETY: The engine is pinned in its box, which outlives the
         // shrinker: `_shrinker` is dropped before `engine`.
         let shrinker = unsafe { Shrinker::register(name, &*engine as *const Engine<'a, C>) }?;
@@ -397,13 +398,22 @@ impl KfreeBatch<'static> {
     /// (objects of a slab cache the caller destroys afterwards, say): `f`
     /// gets a [`Scope`] to hand them over with, and every object handed
     /// over inside is freed before `scope` returns (a full
-    /// [`Engine::barrier`]), so none outlives `'c`. Sleeps.
-    pub(crate) fn scope<'c, R>(&self, f: impl for<'s> FnOnce(&'s Scope<'s, 'c>) -> R) -> R {
-        let r = f(&Scope {
-            engine: &self.engine,
-            _objects: PhantomData,
-        });
-        self.engine.barrier();
+    /// [`Engine::barrier`]), so none outlives `'c`. `f` gets the caller's
+    /// token back. Sleeps.
+    pub(crate) fn scope<'c, R>(
+        &self,
+        ctx: &mut impl MaySleep,
+        f: impl for<'s> FnOnce(&'s Scope<'s, 'c>, &mut Sleep) -> R,
+    ) -> R {
+        let ctx = ctx.sleep();
+        let r = f(
+            &Scope {
+                engine: &self.engine,
+                _objects: PhantomData,
+            },
+            ctx,
+        );
+        self.engine.barrier(ctx);
         r
     }
 }
@@ -477,7 +487,7 @@ unsafe extern "C" fn emergency_free(head: *mut bindings::callback_head) {
 
 impl<'a, C: Contents> Engine<'a, C> {
     /// A new engine, its page caches filled. Sleeps.
-    fn new(mut config: Config) -> Result<Pin<KBox<Self>>> {
+    fn new(ctx: &mut Sleep, mut config: Config) -> Result<Pin<KBox<Self>>> {
         if config.block_entries == 0 {
             return Err(EINVAL);
         }
@@ -516,7 +526,7 @@ impl<'a, C: Contents> Engine<'a, C> {
         // Filled here rather than by kicking the drain: a new engine runs
         // no worker until something is queued, so nothing refills behind
         // the caller's back (the shrinker test raced with that kick).
-        this.fill_caches();
+        this.fill_caches(ctx);
         Ok(this)
     }
 
@@ -538,23 +548,52 @@ impl<'a, C: Contents> Engine<'a, C> {
     /// The typed front ends ([`Engine::kfree_rcu`], ...) make the entry
     /// from an object that lives at least `'a` (their bounds say so).
     fn enqueue(&self, p: C::Entry) {
-        let cfg = &self.inner.config;
+        // SAFETY: The enqueue is given no token, and calls no code that was
+        // given one (objects end later, in the drain or a callback).
+        unsafe { context::untracked(|ctx| self.enqueue_in(ctx, p, self.inner.config.inline)) }
+    }
+
+    /// [`Engine::enqueue`] with the caller's token: a block-page miss
+    /// allocates a page with `GFP_NOWAIT` here, in the caller's context,
+    /// when the token's type carries that proof ([`Context::may_alloc`]),
+    /// and takes the emergency path when it does not. The type decides, at
+    /// compile time; the engine's own [`Config::inline`] is not consulted.
+    /// Any context but NMI.
+    #[inline]
+    fn enqueue_typed<X: Context>(&self, ctx: &mut X, p: C::Entry) {
+        match ctx.may_alloc() {
+            Some(nowait) => self.enqueue_nowait(nowait, p),
+            None => self.enqueue_in(ctx, p, Inline::Never),
+        }
+    }
+
+    /// [`Engine::enqueue`] that allocates a block page with `GFP_NOWAIT`
+    /// on a miss, in the caller's context, which `ctx` proves legal.
+    #[inline]
+    fn enqueue_nowait(&self, ctx: &mut impl MayAlloc, p: C::Entry) {
+        self.enqueue_in(ctx, p, Inline::Nowait)
+    }
+
+    /// [`Engine::enqueue`] with `inline`'s policy on a miss, its raw locks
+    /// and preemption-disabled sections taken with `ctx`.
+    fn enqueue_in(&self, ctx: &mut impl Context, p: C::Entry, inline: Inline) {
         // SAFETY: `p` was given up by its front end.
-        let Some(slow) = (unsafe { self.enqueue_here::<false>(p) }) else {
+        let Some(slow) = (unsafe { self.enqueue_here::<false>(ctx, p) }) else {
             return;
         };
         let mut placed = slow.placed;
-        if let (Err(p), Some(policy), false) = (placed, cfg.inline.policy(), slow.nested) {
+        if let (Err(p), Some(policy), false) = (placed, inline.policy(), slow.nested) {
             // No page: an inline policy may allocate one, here, in the
             // caller's own context (outside the per-CPU section, whose
             // disabled preemption would make every context atomic), and
             // the object tries again with it in this CPU's cache.
             if let Some(b) = self.alloc_inline(policy) {
                 let again = {
-                    let _preempt = task::preempt_disable();
-                    self.inner.cpus[cpu::CpuId::current().as_u32() as usize].give_page(b);
+                    let mut preempt = task::preempt_disable(ctx);
+                    self.inner.cpus[cpu::CpuId::current().as_u32() as usize]
+                        .give_page(preempt.ctx(), b);
                     // SAFETY: As above; already counted as queued.
-                    unsafe { self.enqueue_here::<true>(p) }
+                    unsafe { self.enqueue_here::<true>(preempt.ctx(), p) }
                 };
                 placed = again.map_or(Ok(()), |s| s.placed);
             }
@@ -580,14 +619,15 @@ impl<'a, C: Contents> Engine<'a, C> {
     /// `p` was given up by a front end (`RETRY`: and counted already).
     unsafe fn enqueue_here<const RETRY: bool>(
         &self,
+        ctx: &mut impl Context,
         p: C::Entry,
     ) -> Option<channel::Slow<C::Entry>> {
-        let _preempt = task::preempt_disable();
+        let mut preempt = task::preempt_disable(ctx);
         let ch = &self.inner.cpus[cpu::CpuId::current().as_u32() as usize];
-        // SAFETY: This CPU's channel, preemption off until `_preempt` goes;
+        // SAFETY: This CPU's channel, preemption off until `preempt` goes;
         // `block_entries <= C::CAPACITY` (checked in `new`); `p` was given
         // up (the caller's guarantee).
-        unsafe { ch.enqueue::<RETRY>(p, &self.inner.config, self.cache_pages()) }
+        unsafe { ch.enqueue::<RETRY>(preempt.ctx(), p, &self.inner.config, self.cache_pages()) }
     }
 
     /// The least pages each CPU's cache keeps, as tuned now.
@@ -656,7 +696,9 @@ impl<'a, C: Contents> Engine<'a, C> {
         let (mut queued, mut blocks_closed) = (0, 0);
         for ch in self.inner.cpus.iter() {
             queued += ch.queued();
-            blocks_closed += ch.locked.lock_irqsave().closed_blocks;
+            // SAFETY: Given no token; only reads a counter under the lock.
+            blocks_closed +=
+                unsafe { context::untracked(|ctx| ch.locked.lock_irqsave(ctx).closed_blocks) };
         }
         let emergency = c.emergency.load(Relaxed);
         Stats {
@@ -721,7 +763,9 @@ impl<C: Contents> Shrink for Engine<'_, C> {
         self.inner
             .cpus
             .iter()
-            .map(|ch| ch.locked.lock_irqsave().cache.len)
+            // SAFETY: A shrinker callback is given no token; only reads a
+            // length under the lock.
+            .map(|ch| unsafe { context::untracked(|ctx| ch.locked.lock_irqsave(ctx).cache.len) })
             .sum()
     }
 
@@ -729,7 +773,12 @@ impl<C: Contents> Shrink for Engine<'_, C> {
         let mut freed = 0;
         for ch in self.inner.cpus.iter() {
             while freed < nr {
-                let Some(b) = ch.locked.lock_irqsave().cache.pop_front() else {
+                // SAFETY: A shrinker callback is given no token; only pops a
+                // page under the lock.
+                let b = unsafe {
+                    context::untracked(|ctx| ch.locked.lock_irqsave(ctx).cache.pop_front())
+                };
+                let Some(b) = b else {
                     break;
                 };
                 self.page_freed(b);
@@ -744,14 +793,20 @@ impl<C: Contents> Shrink for Engine<'_, C> {
 #[pinned_drop]
 impl<C: Contents> PinnedDrop for Engine<'_, C> {
     fn drop(self: Pin<&mut Self>) {
+        // SAFETY: Dropping an engine sleeps (`Batch` says so) and its owner
+        // drops it in task context holding nothing (module exit, a test's
+        // end): no token of the caller's can be used meanwhile.
+        let mut ctx = unsafe { <Sleep as Context>::assume() };
         self.drain.stop();
-        self.barrier();
+        self.barrier(&mut ctx);
         for ch in self.inner.cpus.iter() {
             // SAFETY: `Pin<&mut Self>`: nobody else holds the engine, so no
             // enqueue runs or can begin.
             let open = unsafe { ch.take_open() };
-            let mut cache =
-                core::mem::replace(&mut ch.locked.lock_irqsave().cache, block::BlockList::new());
+            let mut cache = core::mem::replace(
+                &mut ch.locked.lock_irqsave(&mut ctx).cache,
+                block::BlockList::new(),
+            );
             // `barrier` emptied every block; what is left are empty pages.
             if let Some(b) = open {
                 self.page_freed(b);

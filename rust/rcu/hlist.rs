@@ -37,6 +37,7 @@
 
 use super::{RcuBox, Retired};
 use crate::{
+    context::{Atomic, Context, MaySleep},
     hazptr, new_raw_spinlock,
     protocol::hlist::{self as proto, Head, Node},
     sync::RawSpinLock,
@@ -216,15 +217,15 @@ impl<T: Send + Sync + 'static, P: Protection> HashTable<T, P> {
         &self.buckets[hash_long(key.0, self.bits)]
     }
 
-    /// Entries in the table.
-    pub(crate) fn len(&self) -> usize {
-        *self.lock.lock_irqsave()
+    /// Entries in the table. Any context.
+    pub(crate) fn len(&self, ctx: &mut impl Context) -> usize {
+        *self.lock.lock_irqsave(ctx)
     }
 
     /// Allocates an entry holding `value` and adds it at the head of its
     /// bucket (`lockdep_register_key()`: `hlist_add_head_rcu()` under the
     /// lock, interrupts off). Returns its key. Sleeps (allocates).
-    pub(crate) fn insert(&self, value: T) -> Result<Key> {
+    pub(crate) fn insert(&self, ctx: &mut impl MaySleep, value: T) -> Result<Key> {
         let b = RcuBox::new(
             Entry {
                 node: Node {
@@ -241,7 +242,7 @@ impl<T: Send + Sync + 'static, P: Protection> HashTable<T, P> {
         // table now owns.
         let entry: &Entry<T> = unsafe { &*p };
         let node = core::ptr::from_ref(&entry.node).addr();
-        let mut n = self.lock.lock_irqsave();
+        let mut n = self.lock.lock_irqsave(ctx);
         // SAFETY: The lock is held; the node is in no bucket and stays
         // live until it is unlinked and `P` frees it (type invariant).
         unsafe { proto::add_head(self.bucket(key), node) };
@@ -253,17 +254,22 @@ impl<T: Send + Sync + 'static, P: Protection> HashTable<T, P> {
     /// `hlist_del_rcu()`), runs `under_lock` while still holding the lock
     /// with interrupts off (lockdep zaps the key's classes there), and
     /// returns the entry, which readers may still be on. `None` if no entry
-    /// has the key. Context: any, but `under_lock` runs under a raw
-    /// spinlock with interrupts off.
-    pub(crate) fn remove(&self, key: Key, under_lock: impl FnOnce()) -> Option<P::Unhashed<T>> {
+    /// has the key. Any context; `under_lock` runs under a raw spinlock
+    /// with interrupts off, and gets the token lent there.
+    pub(crate) fn remove(
+        &self,
+        ctx: &mut impl Context,
+        key: Key,
+        under_lock: impl FnOnce(&mut Atomic),
+    ) -> Option<P::Unhashed<T>> {
         let head = self.bucket(key);
-        let mut n = self.lock.lock_irqsave();
+        let mut n = self.lock.lock_irqsave(ctx);
         // SAFETY: The lock is held, so every node of the bucket is live.
         let node = unsafe { proto::walk(head, |pos| entry_of::<T>(pos).addr() == key.0) }?;
         // SAFETY: The lock is held; the node is in this bucket.
         unsafe { proto::del::<AtomicUsize>(node) };
         *n -= 1;
-        under_lock();
+        under_lock(n.ctx());
         drop(n);
         // INVARIANT: unlinked under the lock and handed to `P`.
         // SAFETY: The entry came from `KBox::into_raw` in `insert` (type
@@ -327,9 +333,14 @@ impl<T: Send + Sync + 'static> HashTable<T, ByHazptr> {
     /// interrupt on top of a reader), the guard stores the wildcard.
     /// Any context but NMI.
     #[inline]
-    pub(crate) fn find_hazptr(&self, key: Key, visit: impl FnMut(&T)) -> Found {
+    pub(crate) fn find_hazptr(
+        &self,
+        ctx: &mut impl Context,
+        key: Key,
+        visit: impl FnMut(&T),
+    ) -> Found {
         let head = self.bucket(key);
-        let guard = hazptr::protect_addr(core::ptr::from_ref(head).addr());
+        let guard = hazptr::protect_addr(ctx, core::ptr::from_ref(head).addr());
         // SAFETY: The bucket's address was published (and `smp_mb()` ran)
         // before the walk loads its first node; an entry unlinked from a
         // `ByHazptr` table is freed only after `hazptr::synchronize` found

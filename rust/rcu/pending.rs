@@ -22,7 +22,12 @@
 //! with interrupts off), this one an rcu_lab raw spinlock taken irqsave.
 
 use super::{RcuBox, Retired};
-use crate::{new_raw_spinlock, reclaim::Reclaim, sync::RawSpinLock};
+use crate::{
+    context::{self, Atomic, Context, MaySleep, NoWait},
+    new_raw_spinlock,
+    reclaim::Reclaim,
+    sync::RawSpinLock,
+};
 use core::marker::PhantomData;
 use kernel::{bindings, prelude::*, types::Opaque};
 
@@ -87,8 +92,11 @@ unsafe extern "C" fn free_closed<T: Send>(head: *mut bindings::callback_head) {
     // SAFETY: `head` is the first field of a `#[repr(C)]` `PendingFree<T>`
     // that lives until no callback is pending (`PinnedDrop` waits).
     let this = unsafe { &*head.cast::<PendingFree<T>>() };
+    // SAFETY: An RCU callback may allocate without sleeping: softirq on
+    // lazy and full, the rcuc thread with bottom halves off on RT.
+    let mut ctx = unsafe { <NoWait as Context>::assume() };
     let (closed, again) = {
-        let mut st = this.state.lock_irqsave();
+        let mut st = this.state.lock_irqsave(&mut ctx);
         let i = st.index ^ 1;
         let closed = core::mem::take(&mut st.list[i]);
         st.len[i] = 0;
@@ -155,16 +163,21 @@ impl<T: Send> PendingFree<T> {
 
     /// Objects waiting, and callbacks run so far.
     pub(crate) fn counts(&self) -> (usize, u64) {
-        let st = self.state.lock_irqsave();
-        (st.len[0] + st.len[1], st.callbacks)
+        // SAFETY: Given no token; only reads counters under the lock.
+        unsafe {
+            context::untracked(|ctx| {
+                let st = self.state.lock_irqsave(ctx);
+                (st.len[0] + st.len[1], st.callbacks)
+            })
+        }
     }
 
     /// Waits until every object added before the call has been freed.
     /// Sleeps.
-    pub(crate) fn flush(&self) {
+    pub(crate) fn flush(&self, ctx: &mut impl MaySleep) {
         loop {
             {
-                let st = self.state.lock_irqsave();
+                let st = self.state.lock_irqsave(ctx);
                 if !st.scheduled && st.len[0] == 0 && st.len[1] == 0 {
                     return;
                 }
@@ -185,8 +198,11 @@ impl<T: Send> Reclaim<Retired<T>> for PendingFree<T> {
     /// and `call_rcu()`; never allocates.
     fn reclaim(&self, old: Retired<T>) {
         let node = old.into_raw().cast::<bindings::callback_head>();
+        // SAFETY: `reclaim` is given no token and calls no code that was
+        // given one.
+        let mut ctx = unsafe { <Atomic as Context>::assume() };
         let queue = {
-            let mut st = self.state.lock_irqsave();
+            let mut st = self.state.lock_irqsave(&mut ctx);
             let i = st.index;
             // SAFETY: `node` is the `rcu_head` (offset 0) of an object this
             // value now owns, unused while it is retired and not queued.
@@ -205,8 +221,12 @@ impl<T: Send> Reclaim<Retired<T>> for PendingFree<T> {
 #[pinned_drop]
 impl<T: Send> PinnedDrop for PendingFree<T> {
     fn drop(self: Pin<&mut Self>) {
+        // SAFETY: Dropping a `PendingFree` sleeps (its owner drops it in
+        // task context holding nothing: module exit, a test's end), and no
+        // token of the caller's is used meanwhile.
+        let mut ctx = unsafe { <crate::context::Sleep as Context>::assume() };
         // No adder can race with the drop; afterwards no callback is
         // pending and both halves are empty.
-        self.flush();
+        self.flush(&mut ctx);
     }
 }

@@ -89,7 +89,8 @@ impl<T: Send> Retired<T> {
     /// Waits for a grace period (`synchronize_rcu()`) and returns the
     /// object, now unreachable by any reader. Sleeps.
     pub(crate) fn synchronize(self) -> KBox<RcuBox<T>> {
-        super::synchronize();
+        // SAFETY: This wait sleeps, as its doc says: its caller may.
+        unsafe { super::synchronize_unchecked() };
         // SAFETY: A full grace period has elapsed since the object was
         // unlinked (type invariant), so no reader holds it any more.
         unsafe { self.reclaim() }
@@ -98,7 +99,8 @@ impl<T: Send> Retired<T> {
     /// As [`Retired::synchronize`], with an expedited grace period
     /// (`synchronize_rcu_expedited()`). Sleeps.
     pub(crate) fn synchronize_expedited(self) -> KBox<RcuBox<T>> {
-        super::synchronize_expedited();
+        // SAFETY: This wait sleeps, as its doc says: its caller may.
+        unsafe { super::synchronize_expedited_unchecked() };
         // SAFETY: As in `synchronize`.
         unsafe { self.reclaim() }
     }
@@ -237,7 +239,9 @@ impl<T: Send> Reclaim<Retired<T>> for SynchronizeRcu {
     }
 
     fn reclaim_all<A: Allocator>(&self, olds: &mut Vec<Retired<T>, A>) {
-        super::synchronize();
+        // SAFETY: A waiting strategy (`WAITS`) is used only where its
+        // caller may sleep (`Reclaim`).
+        unsafe { super::synchronize_unchecked() };
         for old in olds.drain_all() {
             // SAFETY: `old` existed before the call, so it was unlinked
             // before the grace period that just ended.
@@ -263,7 +267,9 @@ impl<T: Send> Reclaim<Retired<T>> for SynchronizeRcuExpedited {
     }
 
     fn reclaim_all<A: Allocator>(&self, olds: &mut Vec<Retired<T>, A>) {
-        super::synchronize_expedited();
+        // SAFETY: A waiting strategy (`WAITS`) is used only where its
+        // caller may sleep (`Reclaim`).
+        unsafe { super::synchronize_expedited_unchecked() };
         for old in olds.drain_all() {
             // SAFETY: As for `SynchronizeRcu`, with an expedited grace
             // period.

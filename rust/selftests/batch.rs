@@ -4,6 +4,7 @@
 
 use super::{Case, Outcome};
 use crate::{
+    context::Sleep,
     experiments::stress::{retired, Counted, Element, Stats},
     mm::shrinker::Shrink,
     new_raw_spinlock,
@@ -120,12 +121,12 @@ struct Ctx {
     in_irq: AtomicUsize,
 }
 
-fn contexts() -> Result<Outcome> {
+fn contexts(tok: &mut Sleep) -> Result<Outcome> {
     const N: usize = 3 * BLOCK_ENTRIES;
     const IRQ: usize = 2000;
     let ctx = Arc::new(
         Ctx {
-            batch: KfreeBatch::new(c"selftest", Config::default())?,
+            batch: KfreeBatch::new(tok, c"selftest", Config::default())?,
             pool: KBox::pin_init(new_raw_spinlock!(KVec::new(), "selftest_pool"), GFP_KERNEL)?,
             plain: KBox::pin_init(new_raw_spinlock!(0, "selftest_raw_task"), GFP_KERNEL)?,
             lock: KBox::pin_init(new_raw_spinlock!(0, "selftest_raw_irq"), GFP_KERNEL)?,
@@ -143,7 +144,7 @@ fn contexts() -> Result<Outcome> {
         held.push(obj(i)?, GFP_KERNEL)?;
     }
     {
-        let mut g = ctx.plain.lock();
+        let mut g = ctx.plain.lock(tok);
         for _ in 0..N {
             if let Some(o) = held.pop() {
                 ctx.batch.kfree_rcu(o);
@@ -152,7 +153,7 @@ fn contexts() -> Result<Outcome> {
         }
     }
     {
-        let mut g = ctx.lock.lock_irqsave();
+        let mut g = ctx.lock.lock_irqsave(tok);
         while let Some(o) = held.pop() {
             ctx.batch.kfree_rcu(o);
             *g += 1;
@@ -164,14 +165,14 @@ fn contexts() -> Result<Outcome> {
         for i in 0..IRQ {
             pool.push(obj(i)?, GFP_KERNEL)?;
         }
-        *ctx.pool.lock_irqsave() = pool;
+        *ctx.pool.lock_irqsave(tok) = pool;
     }
     let c = ctx.clone();
     let timer = KBox::pin_init(
-        PeriodicTimer::new(50_000, move || {
-            let o = c.pool.lock().pop();
+        PeriodicTimer::new(50_000, move |irq| {
+            let o = c.pool.lock(irq).pop();
             if let Some(o) = o {
-                let mut g = c.lock.lock();
+                let mut g = c.lock.lock(irq);
                 c.batch.kfree_rcu(o);
                 *g += 1;
                 c.in_irq.fetch_add(1, Relaxed);
@@ -187,7 +188,7 @@ fn contexts() -> Result<Outcome> {
     });
     drop(timer);
     let in_irq = ctx.in_irq.load(Relaxed);
-    ctx.batch.barrier();
+    ctx.batch.barrier(tok);
     let s = ctx.batch.stats();
     let total = 3 * N + in_irq;
     Outcome::new(
@@ -208,15 +209,15 @@ fn contexts() -> Result<Outcome> {
     )
 }
 
-fn flood() -> Result<Outcome> {
+fn flood(ctx: &mut Sleep) -> Result<Outcome> {
     const BLOCKS: usize = 100;
     let n = BLOCKS * BLOCK_ENTRIES;
     let cfg = Config::default();
-    let batch = Arc::new(KfreeBatch::new(c"flood", cfg)?, GFP_KERNEL)?;
-    batch.fill_caches();
+    let batch = Arc::new(KfreeBatch::new(ctx, c"flood", cfg)?, GFP_KERNEL)?;
+    batch.fill_caches(ctx);
     let b = batch.clone();
     let start = Instant::now();
-    let r = task::KThread::run(c"flood", Some(0), move || -> Result {
+    let r = task::KThread::run(c"flood", Some(0), move |_| -> Result {
         for i in 0..n {
             b.kfree_rcu(obj(i)?);
         }
@@ -224,7 +225,7 @@ fn flood() -> Result<Outcome> {
     })?;
     r?;
     let enqueue_ms = start.elapsed_ns() / 1_000_000;
-    batch.barrier();
+    batch.barrier(ctx);
     let s = batch.stats();
     let cpus = system::possible_cpus() as usize;
     // Pages exist only for blocks holding objects, plus each CPU's cache
@@ -248,14 +249,14 @@ fn flood() -> Result<Outcome> {
     )
 }
 
-fn shrinker() -> Result<Outcome> {
+fn shrinker(ctx: &mut Sleep) -> Result<Outcome> {
     let cfg = Config::default();
-    let batch = KfreeBatch::new(c"shrinker", cfg)?;
-    batch.fill_caches();
+    let batch = KfreeBatch::new(ctx, c"shrinker", cfg)?;
+    batch.fill_caches(ctx);
     let before = batch.count();
     let freed = batch.scan(usize::MAX);
     let after = batch.count();
-    batch.fill_caches();
+    batch.fill_caches(ctx);
     let refilled = batch.count();
     let want = system::possible_cpus() as usize * cfg.cache_pages;
     let s = batch.stats();
@@ -272,16 +273,19 @@ fn shrinker() -> Result<Outcome> {
 /// offline (as `echo 0 > /sys/devices/system/cpu/cpuN/online` does): the
 /// drain must close that block from another CPU and free every object;
 /// the CPU comes back online afterwards, and takes objects again.
-fn hotplug() -> Result<Outcome> {
+fn hotplug(ctx: &mut Sleep) -> Result<Outcome> {
     const N: usize = BLOCK_ENTRIES / 2;
     let cpu = system::online_cpus().saturating_sub(1);
     if cpu == 0 {
         return Outcome::new(false, format_args!("needs 2 online CPUs"));
     }
-    let batch = Arc::new(KfreeBatch::new(c"hotplug", Config::default())?, GFP_KERNEL)?;
-    batch.fill_caches();
+    let batch = Arc::new(
+        KfreeBatch::new(ctx, c"hotplug", Config::default())?,
+        GFP_KERNEL,
+    )?;
+    batch.fill_caches(ctx);
     let b = batch.clone();
-    task::KThread::run(c"hotplug", Some(cpu), move || -> Result {
+    task::KThread::run(c"hotplug", Some(cpu), move |_| -> Result {
         for i in 0..N {
             b.kfree_rcu(obj(i)?);
         }
@@ -289,20 +293,20 @@ fn hotplug() -> Result<Outcome> {
     })??;
     let before = batch.stats();
     system::set_cpu_online(cpu, false)?;
-    batch.barrier();
+    batch.barrier(ctx);
     let offline = batch.stats();
     let back = system::set_cpu_online(cpu, true);
     // Once back, the CPU uses the engine as before.
     let b = batch.clone();
     let again = back.and_then(|()| {
-        task::KThread::run(c"hotplug", Some(cpu), move || -> Result {
+        task::KThread::run(c"hotplug", Some(cpu), move |_| -> Result {
             for i in 0..N {
                 b.kfree_rcu(obj(i)?);
             }
             Ok(())
         })?
     });
-    batch.barrier();
+    batch.barrier(ctx);
     Outcome::new(
         before.freed_in_blocks + before.emergency < N
             && offline.freed_in_blocks + offline.emergency == N
@@ -322,17 +326,17 @@ fn hotplug() -> Result<Outcome> {
     )
 }
 
-fn alloc_fail() -> Result<Outcome> {
+fn alloc_fail(ctx: &mut Sleep) -> Result<Outcome> {
     const N: usize = 2 * BLOCK_ENTRIES;
-    let batch = KfreeBatch::new(c"alloc_fail", Config::default())?;
+    let batch = KfreeBatch::new(ctx, c"alloc_fail", Config::default())?;
     batch.block_cache().set_attr(c"failslab", 1)?;
     // Cached pages from before failslab applied go back; refills now fail.
     batch.scan(usize::MAX);
-    batch.fill_caches();
+    batch.fill_caches(ctx);
     for i in 0..N {
         batch.kfree_rcu(obj(i)?);
     }
-    batch.barrier();
+    batch.barrier(ctx);
     let s = batch.stats();
     batch.block_cache().set_attr(c"failslab", 0)?;
     Outcome::new(
@@ -350,28 +354,28 @@ fn alloc_fail() -> Result<Outcome> {
 /// objects, handed over in task context, must each be dropped once, all
 /// through the emergency `call_rcu()`. Returns (objects, engine counts,
 /// drops).
-fn callbacks_failing<C: Contents>() -> Result<(usize, BatchStats, usize)>
+fn callbacks_failing<C: Contents>(ctx: &mut Sleep) -> Result<(usize, BatchStats, usize)>
 where
     Batch<'static, C>: Reclaim<Retired<Counted>>,
 {
     let n = 2 * BLOCK_ENTRIES;
     let stats = Stats::new()?;
-    let batch = Batch::<C>::new(c"callbacks_alloc_fail", Config::default())?;
+    let batch = Batch::<C>::new(ctx, c"callbacks_alloc_fail", Config::default())?;
     batch.block_cache().set_attr(c"failslab", 1)?;
     // Cached pages from before failslab applied go back; refills now fail.
     batch.scan(usize::MAX);
-    batch.fill_caches();
+    batch.fill_caches(ctx);
     let mut old = retired(n, |i| Counted::new(i as u64, &stats))?;
     batch.reclaim_all(&mut old);
-    batch.barrier();
+    batch.barrier(ctx);
     let s = batch.stats();
     batch.block_cache().set_attr(c"failslab", 0)?;
     Ok((n, s, stats.freed.load(Relaxed) as usize))
 }
 
-fn callbacks_alloc_fail() -> Result<Outcome> {
-    let (n, p, dp) = callbacks_failing::<Callbacks>()?;
-    let (_, t, dt) = callbacks_failing::<Typed<Counted>>()?;
+fn callbacks_alloc_fail(ctx: &mut Sleep) -> Result<Outcome> {
+    let (n, p, dp) = callbacks_failing::<Callbacks>(ctx)?;
+    let (_, t, dt) = callbacks_failing::<Typed<Counted>>(ctx)?;
     let ok = |s: &BatchStats, d: usize| d == n && s.emergency == n && s.refill_failures > 0;
     Outcome::new(
         ok(&p, dp) && ok(&t, dt),
@@ -389,11 +393,11 @@ fn callbacks_alloc_fail() -> Result<Outcome> {
 /// half under a raw spinlock with interrupts off; after the barrier, each
 /// must have been dropped exactly once by the time the barrier returns
 /// (a double drop shows as more drops, and KASAN reports it).
-fn dropped_once<C: Contents, const CACHE: usize>() -> Result<Outcome>
+fn dropped_once<C: Contents, const CACHE: usize>(ctx: &mut Sleep) -> Result<Outcome>
 where
     Batch<'static, C>: Reclaim<Retired<Counted>>,
 {
-    let (n, s, dropped) = callbacks_run::<C>(CACHE)?;
+    let (n, s, dropped) = callbacks_run::<C>(ctx, CACHE)?;
     Outcome::new(
         dropped == n && s.queued == n && s.freed_in_blocks + s.emergency == n,
         format_args!(
@@ -413,7 +417,7 @@ where
 
 /// Runs [`dropped_once`]'s load; returns the objects, the engine's counts
 /// and the drops counted when the barrier returned.
-fn callbacks_run<C: Contents>(cache: usize) -> Result<(usize, BatchStats, usize)>
+fn callbacks_run<C: Contents>(ctx: &mut Sleep, cache: usize) -> Result<(usize, BatchStats, usize)>
 where
     Batch<'static, C>: Reclaim<Retired<Counted>>,
 {
@@ -423,7 +427,7 @@ where
         cache_pages: cache,
         ..Config::default()
     };
-    let batch = Batch::<C>::new(c"callbacks", cfg)?;
+    let batch = Batch::<C>::new(ctx, c"callbacks", cfg)?;
     let lock = KBox::pin_init(new_raw_spinlock!((), "selftest_callbacks"), GFP_KERNEL)?;
     // Retired objects: unlinked from a pointer readers could use.
     let mut old = retired(n, |i| Counted::new(i as u64, &stats))?;
@@ -445,17 +449,17 @@ where
     }
     rcu::debug_objects_refill();
     {
-        let _g = lock.lock_irqsave();
+        let _g = lock.lock_irqsave(ctx);
         batch.reclaim_all(&mut old);
     }
-    batch.barrier();
+    batch.barrier(ctx);
     let dropped = stats.freed.load(Relaxed) as usize;
     Ok((n, batch.stats(), dropped))
 }
 
-fn callbacks_emergency() -> Result<Outcome> {
-    let (n, p, dp) = callbacks_run::<Callbacks>(0)?;
-    let (_, t, dt) = callbacks_run::<Typed<Counted>>(0)?;
+fn callbacks_emergency(ctx: &mut Sleep) -> Result<Outcome> {
+    let (n, p, dp) = callbacks_run::<Callbacks>(ctx, 0)?;
+    let (_, t, dt) = callbacks_run::<Typed<Counted>>(ctx, 0)?;
     Outcome::new(
         dp == n && dt == n && p.emergency == n && t.emergency == n,
         format_args!(
@@ -472,7 +476,12 @@ fn callbacks_emergency() -> Result<Outcome> {
 /// `n` under a raw spinlock with interrupts off (if `raw`; else none).
 /// Returns the engine's counts
 /// after each phase and the drops counted when the barrier returned.
-fn inline_run(inline: Inline, n: usize, raw: bool) -> Result<(BatchStats, BatchStats, usize)> {
+fn inline_run(
+    ctx: &mut Sleep,
+    inline: Inline,
+    n: usize,
+    raw: bool,
+) -> Result<(BatchStats, BatchStats, usize)> {
     let stats = Stats::new()?;
     let cfg = Config {
         block_entries: 1,
@@ -480,7 +489,7 @@ fn inline_run(inline: Inline, n: usize, raw: bool) -> Result<(BatchStats, BatchS
         inline,
         ..Config::default()
     };
-    let batch = Batch::<Typed<Counted>>::new(c"inline", cfg)?;
+    let batch = Batch::<Typed<Counted>>::new(ctx, c"inline", cfg)?;
     let lock = KBox::pin_init(new_raw_spinlock!((), "selftest_inline"), GFP_KERNEL)?;
     let cell = RcuPtr::new(None);
     let mut old = KVec::with_capacity(2 * n, GFP_KERNEL)?;
@@ -502,18 +511,18 @@ fn inline_run(inline: Inline, n: usize, raw: bool) -> Result<(BatchStats, BatchS
     }
     let task = batch.stats();
     if raw {
-        let _g = lock.lock_irqsave();
+        let _g = lock.lock_irqsave(ctx);
         batch.reclaim_all(&mut old);
     } else {
         // Dropping a `Retired` is its `call_rcu()`: counted all the same.
         old.clear();
     }
     let raw = batch.stats().since(&task);
-    batch.barrier();
+    batch.barrier(ctx);
     Ok((task, raw, stats.freed.load(Relaxed) as usize))
 }
 
-fn inline_policies() -> Result<Outcome> {
+fn inline_policies(ctx: &mut Sleep) -> Result<Outcome> {
     const N: usize = 64;
     let rt = system::preempt_model() == "rt";
     // Task context is legal for every policy. Under the raw spinlock,
@@ -523,9 +532,9 @@ fn inline_policies() -> Result<Outcome> {
     // quiet even when an allocation does reach zone->lock) and declines on
     // RT; `runtime_check` declines on every model, every object then going
     // down the emergency path.
-    let (nowait, _, nowait_dropped) = inline_run(Inline::Nowait, N, false)?;
-    let (over, over_raw, over_dropped) = inline_run(Inline::Override, N, true)?;
-    let (check, check_raw, check_dropped) = inline_run(Inline::RuntimeCheck, N, true)?;
+    let (nowait, _, nowait_dropped) = inline_run(ctx, Inline::Nowait, N, false)?;
+    let (over, over_raw, over_dropped) = inline_run(ctx, Inline::Override, N, true)?;
+    let (check, check_raw, check_dropped) = inline_run(ctx, Inline::RuntimeCheck, N, true)?;
     let task_ok =
         |s: &BatchStats| s.inline_allocated + s.inline_failed == N && s.inline_declined == 0;
     let over_raw_ok = if rt {
@@ -570,14 +579,14 @@ fn inline_policies() -> Result<Outcome> {
     )
 }
 
-fn inline_atomic() -> Result<Outcome> {
+fn inline_atomic(ctx: &mut Sleep) -> Result<Outcome> {
     let cfg = Config {
         block_entries: 1,
         cache_pages: 0,
         inline: Inline::Atomic,
         ..Config::default()
     };
-    let batch = KfreeBatch::new(c"inline_atomic", cfg)?;
+    let batch = KfreeBatch::new(ctx, c"inline_atomic", cfg)?;
     let probe = ZoneProbe::new().ok_or(ENOMEM)?;
     let lock = KBox::pin_init(new_raw_spinlock!((), "selftest_caller"), GFP_KERNEL)?;
     let mut objs = KVec::new();
@@ -586,7 +595,7 @@ fn inline_atomic() -> Result<Outcome> {
         while objs.len() < want {
             objs.push(obj(objs.len())?, GFP_KERNEL)?;
         }
-        let g = lock.lock_irqsave();
+        let g = lock.lock_irqsave(ctx);
         // Nothing on this CPU refills its lists while interrupts are off:
         // `need` allocations cannot all be served from them.
         let need = probe.pcp_pages() + 1;

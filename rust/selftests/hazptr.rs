@@ -5,6 +5,7 @@
 use super::{Case, Outcome};
 use crate::experiments::stress::{self, Counted, Element, Read, Stats, Table, CELLS};
 use crate::{
+    context::{Atomic, Context, Sleep},
     hazptr::HazPtr,
     system::{self, Lockdep},
     task::{self, KThread},
@@ -34,16 +35,29 @@ const STRESS_MS: u64 = 2000;
 /// How long the reader of `hazptr_basics` holds its guard.
 const HOLD_MS: u64 = 50;
 
-fn basics() -> Result<Outcome> {
+/// A second token for the reader of `hazptr_basics`, whose guards are
+/// released out of order on purpose: the protocol allows it (the last user
+/// clears the slot), the tokens do not (a nested guard borrows the token
+/// its outer one lends), so the test needs a token of its own.
+#[allow(unsafe_code)]
+fn out_of_order_token() -> Atomic {
+    // SAFETY: `Atomic` proves nothing; the test uses it for one guard only.
+    unsafe { <Atomic as Context>::assume() }
+}
+
+fn basics(ctx: &mut Sleep) -> Result<Outcome> {
     let stats = Stats::new()?;
     let p = HazPtr::new(Some(KBox::new(Counted::new(0, &stats), GFP_KERNEL)?));
     // Nesting on one CPU: the first user owns the slot, the second stores
     // the wildcard; both read the element.
+    // The second guard takes the token the first lends: nested guards are
+    // released in order.
     let (outer_nested, inner_nested, seqs) = {
-        let outer = p.protect().ok_or(EINVAL)?;
-        let inner = p.protect_cell();
-        let seqs = (outer.seq(), inner.get().map(Counted::seq));
-        (outer.is_nested(), inner.is_nested(), seqs)
+        let mut outer = p.protect(ctx).ok_or(EINVAL)?;
+        let (outer_seq, outer_nested) = (outer.seq(), outer.is_nested());
+        let inner = p.protect_cell(outer.ctx());
+        let seqs = (outer_seq, inner.get().map(Counted::seq));
+        (outer_nested, inner.is_nested(), seqs)
     };
 
     // Nobody protects the element: synchronize returns it at once.
@@ -67,9 +81,11 @@ fn basics() -> Result<Outcome> {
         let holding = Arc::new(AtomicU32::new(0), GFP_KERNEL)?;
         let done = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
         let (rp, ro, rh, rd) = (p.clone(), other.clone(), holding.clone(), done.clone());
-        let reader = KThread::spawn(c"hp-hold", Some(1), move || {
-            let first = ro.protect_cell();
-            if let Some(g) = rp.protect().filter(|g| g.is_nested()) {
+        let reader = KThread::spawn(c"hp-hold", Some(1), move |ctx| {
+            let first = ro.protect_cell(ctx);
+            let mut second = out_of_order_token();
+            let nested = rp.protect(&mut second).filter(|g| g.is_nested());
+            if let Some(g) = nested {
                 drop(first);
                 rh.store(1, Ordering::Release);
                 let t = Instant::now();
@@ -154,14 +170,14 @@ impl HpTable {
 
 impl Table for HpTable {
     /// Even turns protect the element, odd turns the cell (the container).
-    fn read(&self, i: usize, turn: usize) -> Read {
+    fn read(&self, ctx: &mut impl Context, i: usize, turn: usize) -> Read {
         let (found, ok, nested) = if turn % 2 == 0 {
-            match self.cells[i].protect() {
+            match self.cells[i].protect(ctx) {
                 Some(g) => (true, stress::check(&*g), g.is_nested()),
                 None => (false, true, false),
             }
         } else {
-            let g = self.cells[i].protect_cell();
+            let g = self.cells[i].protect_cell(ctx);
             match g.get() {
                 Some(e) => (true, stress::check(e), g.is_nested()),
                 None => (false, true, g.is_nested()),
@@ -170,7 +186,7 @@ impl Table for HpTable {
         Read { found, ok, nested }
     }
 
-    fn update(&self, i: usize, seq: u64, stats: &Arc<Stats>) -> Result {
+    fn update(&self, _ctx: &mut Sleep, i: usize, seq: u64, stats: &Arc<Stats>) -> Result {
         let new = KBox::new(Counted::new(seq, stats), GFP_KERNEL)?;
         stats.allocated.fetch_add(1, Ordering::Relaxed);
         if let Some(old) = self.cells[i].swap(Some(new)) {
@@ -180,7 +196,7 @@ impl Table for HpTable {
     }
 }
 
-fn stress_run() -> Result<Outcome> {
+fn stress_run(_ctx: &mut Sleep) -> Result<Outcome> {
     let stats = Stats::new()?;
     let table = Arc::new(HpTable::new(&stats)?, GFP_KERNEL)?;
     let r = stress::run(table, &stats, STRESS_MS)?;

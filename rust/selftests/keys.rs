@@ -6,6 +6,7 @@
 
 use super::{Case, Outcome};
 use crate::{
+    context::Sleep,
     experiments::{
         key_unregister::{stress, StressKind},
         stress::retired,
@@ -33,7 +34,7 @@ macro_rules! stress_case {
                 $name,
                 ": no bad read, every key freed once"
             ),
-            run: || stress_case($name),
+            run: |ctx| stress_case(ctx, $name),
         }
     };
 }
@@ -56,13 +57,13 @@ pub(super) const CASES: &[Case] = &[
         name: "key_unregister_none",
         negative: true,
         about: "key hash: unregister frees at once (none), readers on the keys torn down: KASAN",
-        run: || negative_case(StressKind::None),
+        run: |ctx| negative_case(ctx, StressKind::None),
     },
     Case {
         name: "key_unregister_unprotected",
         negative: true,
         about: "key hash under hazptr, readers without a hazard pointer: KASAN",
-        run: || negative_case(StressKind::UnprotectedHazptr),
+        run: |ctx| negative_case(ctx, StressKind::UnprotectedHazptr),
     },
 ];
 
@@ -75,10 +76,14 @@ const NEGATIVE_MS: u64 = 30_000;
 /// Keys per cycle of a negative case (two buckets: long chains).
 const NEGATIVE_KEYS: usize = 256;
 
-fn stress_case(name: &'static str) -> Result<Outcome> {
-    let r = stress(StressKind::Strategy(name), STRESS_MS, STRESS_KEYS, &|| {
-        false
-    })?;
+fn stress_case(ctx: &mut Sleep, name: &'static str) -> Result<Outcome> {
+    let r = stress(
+        ctx,
+        StressKind::Strategy(name),
+        STRESS_MS,
+        STRESS_KEYS,
+        &|| false,
+    )?;
     // Hard-interrupt readers nest on the reader threads' hazard pointers.
     let wildcard_ok = name != "hazptr" || r.wildcard > 0;
     Outcome::new(
@@ -93,8 +98,14 @@ fn stress_case(name: &'static str) -> Result<Outcome> {
     )
 }
 
-fn negative_case(kind: StressKind) -> Result<Outcome> {
-    let r = stress(kind, NEGATIVE_MS, NEGATIVE_KEYS, &system::tainted_bad_page)?;
+fn negative_case(ctx: &mut Sleep, kind: StressKind) -> Result<Outcome> {
+    let r = stress(
+        ctx,
+        kind,
+        NEGATIVE_MS,
+        NEGATIVE_KEYS,
+        &system::tainted_bad_page,
+    )?;
     let kasan = system::tainted_bad_page();
     Outcome::new(
         kasan || r.bad > 0,
@@ -110,16 +121,16 @@ const REAPED_PER_CONTEXT: usize = 8;
 /// RCU callbacks, and from task context under a raw spinlock; the reaper
 /// unregisters and frees all of them. The kselftest compares
 /// `/proc/lockdep_stats` before and after.
-pub(super) fn reaped_contexts() -> Result<Outcome> {
+pub(super) fn reaped_contexts(ctx: &mut Sleep) -> Result<Outcome> {
     let reaper = KeyReaper::new(4)?;
     let mut made = KVec::new();
     for _ in 0..3 * REAPED_PER_CONTEXT {
-        let key = reaper.key()?;
+        let key = reaper.key(ctx)?;
         let lock: Pin<KBox<RawSpinLock<u64>>> = KBox::pin_init(
             RawSpinLock::new(0, c"rcu_lab_reaped_lock", LockClass::Reaped(key.clone())),
             GFP_KERNEL,
         )?;
-        *lock.lock() += 1;
+        *lock.lock(ctx) += 1;
         drop(lock);
         made.push(Some(key), GFP_KERNEL)?;
     }
@@ -134,8 +145,8 @@ pub(super) fn reaped_contexts() -> Result<Outcome> {
     let in_hardirq = Arc::new(AtomicU64::new(0), GFP_KERNEL)?;
     let (q, h) = (irq_keys.clone(), in_hardirq.clone());
     let timer = KBox::pin_init(
-        PeriodicTimer::new(100_000, move || {
-            let mut g = q.lock_irqsave();
+        PeriodicTimer::new(100_000, move |irq| {
+            let mut g = q.lock_irqsave(irq);
             if let Some(k) = g.pop() {
                 if system::ContextState::now().in_hardirq {
                     h.fetch_add(1, Relaxed);
@@ -149,7 +160,7 @@ pub(super) fn reaped_contexts() -> Result<Outcome> {
     )?;
     timer.as_ref().run_while(|| {
         for _ in 0..200 {
-            if irq_keys.lock_irqsave().is_empty() {
+            if irq_keys.lock_irqsave(ctx).is_empty() {
                 break;
             }
             fsleep(Delta::from_millis(10));
@@ -165,7 +176,7 @@ pub(super) fn reaped_contexts() -> Result<Outcome> {
     // Task context under a raw spinlock with interrupts off.
     let raw = KBox::pin_init(new_raw_spinlock!((), "rcu_lab_reaped_raw"), GFP_KERNEL)?;
     for k in made.iter_mut() {
-        let g = raw.lock_irqsave();
+        let g = raw.lock_irqsave(ctx);
         drop(k.take());
         drop(g);
     }

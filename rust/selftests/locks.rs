@@ -6,10 +6,10 @@
 
 use super::{Case, Outcome};
 use crate::{
-    irq::{self, local_interrupt_disable},
-    new_raw_spinlock, new_spinlock,
+    context::{self, Context, NoWait, Sleep},
+    irq, new_raw_spinlock, new_spinlock,
     sync::{
-        lock::{IrqSaveBackend, Lock},
+        lock::{IrqSaveBackend, Lock, Section},
         LockClass, RawSpinLock,
     },
     system::{self, Lockdep},
@@ -78,7 +78,7 @@ fn dawdle() {
 /// Runs `f(cpu)` on one kernel thread per online CPU and waits for all.
 fn on_each_cpu<F>(f: F) -> Result<u32>
 where
-    F: Fn(u32) + Send + Sync + 'static,
+    F: Fn(u32, &mut Sleep) + Send + Sync + 'static,
 {
     let f = Arc::new(f, GFP_KERNEL)?;
     let n = system::online_cpus();
@@ -86,7 +86,7 @@ where
     for cpu in 0..n {
         let f = f.clone();
         threads.push(
-            KThread::spawn(c"test", Some(cpu), move || f(cpu))?,
+            KThread::spawn(c"test", Some(cpu), move |ctx| f(cpu, ctx))?,
             GFP_KERNEL,
         )?;
     }
@@ -97,44 +97,67 @@ where
 }
 
 /// Hammers one counter from every CPU, with `lock()` or `lock_irqsave()`.
-fn hammer<B: IrqSaveBackend + 'static>(lock: Arc<Lock<u64, B>>, irqsave: bool) -> Result<(u32, u64)>
+fn hammer<B: IrqSaveBackend + Section<Sleep> + 'static>(
+    ctx: &mut Sleep,
+    lock: Arc<Lock<u64, B>>,
+    irqsave: bool,
+) -> Result<(u32, u64)>
 where
     B::GuardState: 'static,
 {
     let l = lock.clone();
-    let n = on_each_cpu(move |_| {
+    let n = on_each_cpu(move |_, ctx| {
         for _ in 0..ROUNDS {
             if irqsave {
-                let mut g = l.lock_irqsave();
+                let mut g = l.lock_irqsave(ctx);
                 let v = *g;
                 dawdle();
                 *g = v + 1;
             } else {
-                let mut g = l.lock();
+                let mut g = l.lock(ctx);
                 let v = *g;
                 dawdle();
                 *g = v + 1;
             }
         }
     })?;
-    let total = *lock.lock();
+    let total = *lock.lock(ctx);
     Ok((n, total))
 }
 
-fn mutual_exclusion() -> Result<Outcome> {
+/// A `NoWait` token for a section with interrupts off, on lazy and full
+/// only (`irqsave_restores`).
+#[allow(unsafe_code)]
+fn irqs_off_non_rt() -> NoWait {
+    // SAFETY: Called only when the model is not PREEMPT_RT, where a
+    // `spinlock_t` spins and interrupts off do not forbid taking it.
+    unsafe { <NoWait as Context>::assume() }
+}
+
+/// A forged `NoWait` token: deliberately wrong, for the negative test
+/// `lock_spinlock_in_raw`, which takes a `spinlock_t` under a raw spinlock
+/// so that lockdep reports it.
+#[allow(unsafe_code)]
+fn forged_nowait() -> NoWait {
+    // SAFETY: None: the caller holds a raw spinlock, where this proof is
+    // false on purpose (the negative test expects lockdep's report).
+    unsafe { <NoWait as Context>::assume() }
+}
+
+fn mutual_exclusion(ctx: &mut Sleep) -> Result<Outcome> {
     let raw = Arc::pin_init(new_raw_spinlock!(0u64, "rcu_lab_test_raw"), GFP_KERNEL)?;
     let raw_irq = Arc::pin_init(new_raw_spinlock!(0u64, "rcu_lab_test_raw_irq"), GFP_KERNEL)?;
     let spin = Arc::pin_init(new_spinlock!(0u64, "rcu_lab_test_spin"), GFP_KERNEL)?;
     let spin_irq = Arc::pin_init(new_spinlock!(0u64, "rcu_lab_test_spin_irq"), GFP_KERNEL)?;
-    let (n, r) = hammer(raw, false)?;
-    let (_, ri) = hammer(raw_irq, true)?;
-    let (_, s) = hammer(spin, false)?;
-    let (_, si) = hammer(spin_irq, true)?;
+    let (n, r) = hammer(ctx, raw, false)?;
+    let (_, ri) = hammer(ctx, raw_irq, true)?;
+    let (_, s) = hammer(ctx, spin, false)?;
+    let (_, si) = hammer(ctx, spin_irq, true)?;
 
     // The same increments without a lock show that the threads did race.
     let racy = Arc::new(AtomicU64::new(0), GFP_KERNEL)?;
     let c = racy.clone();
-    on_each_cpu(move |_| {
+    on_each_cpu(move |_, _| {
         for _ in 0..ROUNDS {
             let v = c.load(Ordering::Relaxed);
             dawdle();
@@ -152,7 +175,7 @@ fn mutual_exclusion() -> Result<Outcome> {
     )
 }
 
-fn irqsave_restores() -> Result<Outcome> {
+fn irqsave_restores(ctx: &mut Sleep) -> Result<Outcome> {
     let raw = KBox::pin_init(new_raw_spinlock!((), "rcu_lab_test_irq_raw"), GFP_KERNEL)?;
     let spin = KBox::pin_init(new_spinlock!((), "rcu_lab_test_irq_spin"), GFP_KERNEL)?;
     // On PREEMPT_RT spin_lock_irqsave() leaves interrupts on (it sleeps).
@@ -161,26 +184,29 @@ fn irqsave_restores() -> Result<Outcome> {
 
     let before = irq::disabled();
     let inside = {
-        let _g = raw.lock_irqsave();
+        let _g = raw.lock_irqsave(ctx);
         irq::disabled()
     };
     bad += u32::from(before || !inside || irq::disabled());
     let inside_spin = {
-        let _g = spin.lock_irqsave();
+        let _g = spin.lock_irqsave(ctx);
         irq::disabled()
     };
     bad += u32::from(inside_spin == rt || irq::disabled());
 
     // Taken with interrupts already off, the guard must leave them off.
     let nested_off = {
-        let _off = local_interrupt_disable();
+        let mut off = context::irqs_off(ctx);
         {
-            let _g = raw.lock_irqsave();
+            let _g = raw.lock_irqsave(off.ctx());
         }
         let raw_ok = irq::disabled();
         let spin_ok = rt || {
             {
-                let _g = spin.lock_irqsave();
+                // The types refuse a `spinlock_t` with interrupts off
+                // (`IrqsOff` lends `Atomic`); on lazy and full it is legal.
+                let mut legal = irqs_off_non_rt();
+                let _g = spin.lock_irqsave(&mut legal);
             }
             irq::disabled()
         };
@@ -197,7 +223,7 @@ fn irqsave_restores() -> Result<Outcome> {
     )
 }
 
-fn nested_order() -> Result<Outcome> {
+fn nested_order(ctx: &mut Sleep) -> Result<Outcome> {
     #[pin_data]
     struct Nest {
         #[pin]
@@ -216,11 +242,14 @@ fn nested_order() -> Result<Outcome> {
         GFP_KERNEL,
     )?;
     let n2 = nest.clone();
-    let n = on_each_cpu(move |_| {
+    let n = on_each_cpu(move |_, ctx| {
         for _ in 0..2000 {
-            let mut a = n2.outer.lock();
-            let mut b = n2.mid.lock();
-            let mut c = n2.inner.lock_irqsave();
+            // Each lock is taken with the token the outer one lends.
+            let mut a = n2.outer.lock(ctx);
+            let (a, ta) = a.split();
+            let mut b = n2.mid.lock(ta);
+            let (b, tb) = b.split();
+            let mut c = n2.inner.lock_irqsave(tb);
             // lockdep agrees that all three are held (it warns otherwise).
             n2.outer.assert_is_held();
             n2.mid.assert_is_held();
@@ -231,7 +260,9 @@ fn nested_order() -> Result<Outcome> {
         }
     })?;
     let want = u64::from(n) * 2000;
-    let counts = (*nest.outer.lock(), *nest.mid.lock(), *nest.inner.lock());
+    let outer = *nest.outer.lock(ctx);
+    let mid = *nest.mid.lock(ctx);
+    let counts = (outer, mid, *nest.inner.lock(ctx));
     let lockdep = Lockdep::current();
     Outcome::new(
         counts == (want, want, want) && lockdep != Lockdep::Off,
@@ -249,7 +280,7 @@ fn nested_order() -> Result<Outcome> {
 const KEYS: usize = 10_000;
 const KEY_THREADS: usize = 8;
 
-fn dynamic_keys() -> Result<Outcome> {
+fn dynamic_keys(_ctx: &mut Sleep) -> Result<Outcome> {
     let used = Arc::new(AtomicUsize::new(0), GFP_KERNEL)?;
     let failed = Arc::new(AtomicUsize::new(0), GFP_KERNEL)?;
     let start = Instant::now();
@@ -257,7 +288,7 @@ fn dynamic_keys() -> Result<Outcome> {
     for _ in 0..KEY_THREADS {
         let (used, failed) = (used.clone(), failed.clone());
         threads.push(
-            KThread::spawn(c"keys", None, move || {
+            KThread::spawn(c"keys", None, move |ctx| {
                 for _ in 0..KEYS / KEY_THREADS {
                     let key = match LockClass::new_dynamic() {
                         Ok(k) => k,
@@ -270,7 +301,7 @@ fn dynamic_keys() -> Result<Outcome> {
                         KBox::pin_init(RawSpinLock::new(0u32, c"rcu_lab_dynamic", key), GFP_KERNEL);
                     match lock {
                         Ok(lock) => {
-                            *lock.lock() += 1;
+                            *lock.lock(ctx) += 1;
                             used.fetch_add(1, Ordering::Relaxed);
                             // Dropping the lock drops the last reference to
                             // its key, which unregisters it (and sleeps).
@@ -305,34 +336,37 @@ fn dynamic_keys() -> Result<Outcome> {
     )
 }
 
-fn abba() -> Result<Outcome> {
+fn abba(ctx: &mut Sleep) -> Result<Outcome> {
     let a = KBox::pin_init(new_raw_spinlock!((), "rcu_lab_abba_a"), GFP_KERNEL)?;
     let b = KBox::pin_init(new_raw_spinlock!((), "rcu_lab_abba_b"), GFP_KERNEL)?;
     {
-        let _a = a.lock();
-        let _b = b.lock();
+        let mut ga = a.lock(ctx);
+        let _gb = b.lock(ga.ctx());
     }
     {
-        let _b = b.lock();
-        let _a = a.lock();
+        let mut gb = b.lock(ctx);
+        let _ga = a.lock(gb.ctx());
     }
     Outcome::new(true, format_args!("took A->B, then B->A"))
 }
 
-fn spinlock_in_raw() -> Result<Outcome> {
+fn spinlock_in_raw(ctx: &mut Sleep) -> Result<Outcome> {
     let raw = KBox::pin_init(new_raw_spinlock!((), "rcu_lab_wait_raw"), GFP_KERNEL)?;
     let spin = KBox::pin_init(new_spinlock!((), "rcu_lab_wait_spin"), GFP_KERNEL)?;
     {
-        let _r = raw.lock();
-        let _s = spin.lock();
+        let _r = raw.lock(ctx);
+        // The types refuse this (the raw guard lends `Atomic`): the
+        // negative test forges the proof to make lockdep see it.
+        let mut forged = forged_nowait();
+        let _s = spin.lock(&mut forged);
     }
     Outcome::new(true, format_args!("took a SpinLock inside a RawSpinLock"))
 }
 
-fn sleep_in_raw() -> Result<Outcome> {
+fn sleep_in_raw(ctx: &mut Sleep) -> Result<Outcome> {
     let raw = KBox::pin_init(new_raw_spinlock!((), "rcu_lab_sleep_raw"), GFP_KERNEL)?;
     {
-        let _r = raw.lock();
+        let _r = raw.lock(ctx);
         task::cond_resched();
     }
     Outcome::new(

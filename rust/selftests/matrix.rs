@@ -8,7 +8,7 @@
 
 use super::{Case, Outcome};
 use crate::experiments::raw_call_rcu::matrix::{self, expected_report, Context, Way};
-use crate::rcu::batch::Inline;
+use crate::{context::Sleep, rcu::batch::Inline};
 use kernel::prelude::*;
 
 pub(super) const CASES: &[Case] = &[
@@ -16,27 +16,27 @@ pub(super) const CASES: &[Case] = &[
         name: "matrix_nowait_raw_spinlock",
         negative: true,
         about: "experiment 2: nowait's block page under a raw spinlock reaches zone->lock",
-        run: || provoke(Context::RawSpinlock),
+        run: |ctx| provoke(ctx, Context::RawSpinlock),
     },
     Case {
         name: "matrix_nowait_hardirq",
         negative: true,
         about: "experiment 2: nowait's block page in a hard hrtimer reaches zone->lock",
-        run: || provoke(Context::Hardirq),
+        run: |ctx| provoke(ctx, Context::Hardirq),
     },
     Case {
         name: "matrix_nowait_irqs_off",
         negative: true,
         about: "experiment 2: nowait's block page with interrupts off reaches zone->lock",
-        run: || provoke(Context::IrqsOff),
+        run: |ctx| provoke(ctx, Context::IrqsOff),
     },
 ];
 
 /// Runs the cell; passes when pages were allocated in the context and
 /// every object was dropped (the report is the gate's to judge).
-fn provoke(ctx: Context) -> Result<Outcome> {
+fn provoke(tok: &mut Sleep, ctx: Context) -> Result<Outcome> {
     let rt = matrix::is_rt();
-    let r = matrix::provoke(ctx)?;
+    let r = matrix::provoke(tok, ctx)?;
     let s = r.stats.unwrap_or_default();
     let expect = expected_report(Way::Engine(Inline::Nowait), ctx, rt);
     Outcome::new(

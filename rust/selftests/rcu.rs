@@ -7,6 +7,7 @@ use crate::experiments::stress::{
     self, retired, Counted, Element, Plain, Read, Stats, Table, CELLS,
 };
 use crate::{
+    context::{self, Context, Sleep},
     new_raw_spinlock,
     rcu::{self, GpState, RcuBox, RcuPtr, Retired},
     reclaim::{CallRcu, KvfreeRcu, Reclaim, SynchronizeRcu},
@@ -71,13 +72,13 @@ const STRESS_MS: u64 = 2000;
 /// Objects the updaters let wait for a grace period before they wait too.
 const BACKLOG: u64 = 10_000;
 
-fn guard_lockdep() -> Result<Outcome> {
+fn guard_lockdep(ctx: &mut Sleep) -> Result<Outcome> {
     let outside = rcu::read_lock_held();
     let (inside, nested, after_inner) = {
-        let _g = rcu::read_lock();
+        let mut g = context::rcu_read_lock(ctx);
         let inside = rcu::read_lock_held();
         let nested = {
-            let _g2 = rcu::read_lock();
+            let _g2 = context::rcu_read_lock(g.ctx());
             rcu::read_lock_held()
         };
         (inside, nested, rcu::read_lock_held())
@@ -94,11 +95,11 @@ fn guard_lockdep() -> Result<Outcome> {
     )
 }
 
-fn poll() -> Result<Outcome> {
+fn poll(ctx: &mut Sleep) -> Result<Outcome> {
     let stats = Stats::new()?;
     // A cookie for the current state completes after a full grace period.
     let cookie = GpState::current();
-    rcu::synchronize();
+    rcu::synchronize(ctx);
     let cookie_done = cookie.completed();
 
     let p = RcuPtr::new(Some(RcuBox::new(Counted::new(0, &stats), GFP_KERNEL)?));
@@ -179,9 +180,9 @@ impl<E: Element, R: Reclaim<Retired<E>> + Default + Send + Sync + 'static> Table
 {
     const UPDATERS: usize = updaters::<R, E>();
 
-    fn read(&self, i: usize, _turn: usize) -> Read {
-        let guard = rcu::read_lock();
-        match self.cells[i].read(&guard) {
+    fn read(&self, ctx: &mut impl Context, i: usize, _turn: usize) -> Read {
+        let guard = context::rcu_read_lock(ctx);
+        match self.cells[i].read(guard.guard()) {
             Some(e) => Read {
                 found: true,
                 ok: stress::check(e),
@@ -195,7 +196,7 @@ impl<E: Element, R: Reclaim<Retired<E>> + Default + Send + Sync + 'static> Table
         }
     }
 
-    fn update(&self, i: usize, seq: u64, stats: &Arc<Stats>) -> Result {
+    fn update(&self, _ctx: &mut Sleep, i: usize, seq: u64, stats: &Arc<Stats>) -> Result {
         let new = RcuBox::new(E::new(seq, stats), GFP_KERNEL)?;
         stats.allocated.fetch_add(1, Relaxed);
         if let Some(old) = self.cells[i].swap(Some(new)) {
@@ -211,8 +212,9 @@ impl<E: Element, R: Reclaim<Retired<E>> + Default + Send + Sync + 'static> Table
     }
 }
 
-fn stress<E: Element, R: Reclaim<Retired<E>> + Default + Send + Sync + 'static>() -> Result<Outcome>
-{
+fn stress<E: Element, R: Reclaim<Retired<E>> + Default + Send + Sync + 'static>(
+    _ctx: &mut Sleep,
+) -> Result<Outcome> {
     let stats = Stats::new()?;
     let table = Arc::new(RcuTable::<E, R>::new(&stats)?, GFP_KERNEL)?;
     let report = stress::run(table, &stats, STRESS_MS)?;
@@ -248,7 +250,7 @@ impl core::fmt::Display for Freed {
     }
 }
 
-fn use_after_free() -> Result<Outcome> {
+fn use_after_free(_ctx: &mut Sleep) -> Result<Outcome> {
     let stats = Stats::new()?;
     let table = Arc::new(
         RcuTable::<Counted, FreeWithoutGracePeriod>::new(&stats)?,
@@ -265,7 +267,7 @@ fn use_after_free() -> Result<Outcome> {
 }
 
 #[allow(unsafe_code)]
-fn double_call_rcu() -> Result<Outcome> {
+fn double_call_rcu(_ctx: &mut Sleep) -> Result<Outcome> {
     let stats = Stats::new()?;
     let p = RcuPtr::new(Some(RcuBox::new(Counted::new(0, &stats), GFP_KERNEL)?));
     let raw = p.swap(None).ok_or(EINVAL)?.into_raw();
@@ -299,13 +301,13 @@ const ODEBUG_BURST: usize = 8192;
 /// and the detector switches itself off (`ODEBUG: Out of memory. ODEBUG
 /// disabled`). The negative test `odebug_pool_raw` runs it in a boot of its
 /// own and expects exactly that report on RT and none elsewhere.
-fn odebug_pool_raw() -> Result<Outcome> {
+fn odebug_pool_raw(ctx: &mut Sleep) -> Result<Outcome> {
     let stats = Stats::new()?;
     let lock = KBox::pin_init(new_raw_spinlock!((), "selftest_odebug_raw"), GFP_KERNEL)?;
     let mut old = retired(ODEBUG_BURST, |i| Counted::new(i as u64, &stats))?;
     let n = old.len();
     {
-        let _g = lock.lock_irqsave();
+        let _g = lock.lock_irqsave(ctx);
         CallRcu.reclaim_all(&mut old);
     }
     rcu::barrier();

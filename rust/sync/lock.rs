@@ -12,8 +12,29 @@
 //! `raw_spin_lock()` and `raw_spin_lock_irqsave()` on one C lock.)
 
 use super::lock_class::LockClass;
-use core::{cell::UnsafeCell, marker::PhantomData, marker::PhantomPinned};
+use crate::context::{Atomic, Context, Lend};
+use core::{cell::UnsafeCell, marker::PhantomPinned};
 use kernel::{prelude::*, sync::lock::Backend, types::Opaque};
+
+/// Which callers' tokens may take a backend's lock, and what its guard
+/// lends inside (`crate::context`): a raw spinlock may be taken with any
+/// token and lends `Atomic`; a `spinlock_t` needs `MayAlloc` (it is a
+/// sleeping lock on PREEMPT_RT, and lockdep reports it inside a raw
+/// spinlock or a hard interrupt on every model) and lends `NoWait`.
+///
+/// # Safety
+///
+/// While a lock of this backend is held in a context that `C` describes,
+/// what `Lent` proves holds.
+#[diagnostic::on_unimplemented(
+    message = "a `{Self}` lock may not be taken with `{C}`",
+    label = "this token does not prove that this lock may be taken here",
+    note = "a `spinlock_t` needs a token that proves `MayAlloc`"
+)]
+pub(crate) unsafe trait Section<C: Context>: Backend {
+    /// The token the guard lends.
+    type Lent: Context;
+}
 
 /// A backend whose lock can also be taken with local interrupts disabled.
 ///
@@ -94,28 +115,41 @@ impl<T: ?Sized, B: Backend> Lock<T, B> {
         unsafe { B::assert_is_held(self.state.get()) }
     }
 
-    /// Acquires the lock; the guard releases it.
-    pub(crate) fn lock(&self) -> Guard<'_, T, B> {
+    /// Acquires the lock; the guard releases it. The guard holds the
+    /// caller's token `ctx` and lends a weaker one ([`Section::Lent`]).
+    /// The context `ctx` proves, as [`Section`] says.
+    pub(crate) fn lock<'a, C: Context>(&'a self, ctx: &'a mut C) -> Guard<'a, T, B, B::Lent>
+    where
+        B: Section<C>,
+    {
         // SAFETY: The state was initialised by `B::init` (type invariant).
         let state = unsafe { B::lock(self.state.get()) };
         Guard {
             lock: self,
             state,
-            _not_send: PhantomData,
+            // SAFETY: What `B::Lent` proves holds while the lock is held
+            // (`Section`'s contract).
+            lend: unsafe { Lend::new(ctx) },
         }
     }
 }
 
 impl<T: ?Sized, B: IrqSaveBackend> Lock<T, B> {
     /// Acquires the lock with local interrupts disabled; the guard releases
-    /// it and restores the previous interrupt state.
-    pub(crate) fn lock_irqsave(&self) -> IrqSaveGuard<'_, T, B> {
+    /// it and restores the previous interrupt state. The guard holds the
+    /// caller's token `ctx` and lends `Atomic`. The context `ctx` proves,
+    /// as [`Section`] says.
+    pub(crate) fn lock_irqsave<'a, C: Context>(&'a self, ctx: &'a mut C) -> IrqSaveGuard<'a, T, B>
+    where
+        B: Section<C>,
+    {
         // SAFETY: The state was initialised by `B::init` (type invariant).
         let flags = unsafe { B::lock_irqsave(self.state.get()) };
         IrqSaveGuard {
             lock: self,
             flags,
-            _not_send: PhantomData,
+            // SAFETY: `Atomic` proves nothing.
+            lend: unsafe { Lend::new(ctx) },
         }
     }
 }
@@ -127,17 +161,32 @@ impl<T: ?Sized, B: IrqSaveBackend> Lock<T, B> {
 /// The guard's thread holds `lock`, acquired with `B::lock` which returned
 /// `state`.
 #[must_use = "the lock unlocks immediately when the guard is unused"]
-pub(crate) struct Guard<'a, T: ?Sized, B: Backend> {
+pub(crate) struct Guard<'a, T: ?Sized, B: Backend, L: Context> {
     lock: &'a Lock<T, B>,
     state: B::GuardState,
-    // A lock must be released by the thread that took it.
-    _not_send: PhantomData<*mut ()>,
+    // Not `Send` either (the token is not): a lock must be released by the
+    // thread that took it.
+    lend: Lend<'a, L>,
 }
 
-// SAFETY: A shared guard only gives `&T`.
-unsafe impl<T: Sync + ?Sized, B: Backend> Sync for Guard<'_, T, B> {}
+// SAFETY: A shared guard only gives `&T` (the token needs `&mut`).
+unsafe impl<T: Sync + ?Sized, B: Backend, L: Context> Sync for Guard<'_, T, B, L> {}
 
-impl<T: ?Sized, B: Backend> core::ops::Deref for Guard<'_, T, B> {
+impl<T: ?Sized, B: Backend, L: Context> Guard<'_, T, B, L> {
+    /// The token lent inside the critical section.
+    pub(crate) fn ctx(&mut self) -> &mut L {
+        self.lend.ctx()
+    }
+
+    /// The data and the token lent inside, at once.
+    pub(crate) fn split(&mut self) -> (&mut T, &mut L) {
+        // SAFETY: The lock is held (type invariant) and `&mut self` makes
+        // this access unique.
+        (unsafe { &mut *self.lock.data.get() }, self.lend.ctx())
+    }
+}
+
+impl<T: ?Sized, B: Backend, L: Context> core::ops::Deref for Guard<'_, T, B, L> {
     type Target = T;
 
     fn deref(&self) -> &T {
@@ -147,14 +196,14 @@ impl<T: ?Sized, B: Backend> core::ops::Deref for Guard<'_, T, B> {
     }
 }
 
-impl<T: ?Sized, B: Backend> core::ops::DerefMut for Guard<'_, T, B> {
+impl<T: ?Sized, B: Backend, L: Context> core::ops::DerefMut for Guard<'_, T, B, L> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: As in `deref`, and `&mut self` makes this access unique.
         unsafe { &mut *self.lock.data.get() }
     }
 }
 
-impl<T: ?Sized, B: Backend> Drop for Guard<'_, T, B> {
+impl<T: ?Sized, B: Backend, L: Context> Drop for Guard<'_, T, B, L> {
     fn drop(&mut self) {
         // SAFETY: The lock is held by this thread with `state` (type
         // invariant).
@@ -172,12 +221,20 @@ impl<T: ?Sized, B: Backend> Drop for Guard<'_, T, B> {
 pub(crate) struct IrqSaveGuard<'a, T: ?Sized, B: IrqSaveBackend> {
     lock: &'a Lock<T, B>,
     flags: c_ulong,
-    // Interrupt state and lock ownership belong to this CPU and thread.
-    _not_send: PhantomData<*mut ()>,
+    // Not `Send` either (the token is not): interrupt state and lock
+    // ownership belong to this CPU and thread.
+    lend: Lend<'a, Atomic>,
 }
 
-// SAFETY: A shared guard only gives `&T`.
+// SAFETY: A shared guard only gives `&T` (the token needs `&mut`).
 unsafe impl<T: Sync + ?Sized, B: IrqSaveBackend> Sync for IrqSaveGuard<'_, T, B> {}
+
+impl<T: ?Sized, B: IrqSaveBackend> IrqSaveGuard<'_, T, B> {
+    /// The token lent inside the critical section: proves nothing.
+    pub(crate) fn ctx(&mut self) -> &mut Atomic {
+        self.lend.ctx()
+    }
+}
 
 impl<T: ?Sized, B: IrqSaveBackend> core::ops::Deref for IrqSaveGuard<'_, T, B> {
     type Target = T;

@@ -17,8 +17,11 @@
 //! `LD_WAIT_SPIN` wait type, so `CONFIG_PROVE_RAW_LOCK_NESTING` reports a
 //! `spinlock_t` taken inside it on any kernel (`Invalid wait context`).
 
-use super::lock::{IrqSaveBackend, Lock};
-use crate::helpers;
+use super::lock::{IrqSaveBackend, Lock, Section};
+use crate::{
+    context::{Atomic, Context},
+    helpers,
+};
 use kernel::{bindings, prelude::*, sync::lock::Backend};
 
 /// A raw spinlock protecting a `T`; see [`Lock`].
@@ -33,10 +36,10 @@ use kernel::{bindings, prelude::*, sync::lock::Backend};
 ///
 /// ```ignore
 /// let counter = KBox::pin_init(new_raw_spinlock!(0u64, "counter"), GFP_KERNEL)?;
-/// *counter.lock() += 1; // raw_spin_lock() ... raw_spin_unlock()
+/// *counter.lock(ctx) += 1; // raw_spin_lock() ... raw_spin_unlock()
 /// {
-///     let mut g = counter.lock_irqsave(); // raw_spin_lock_irqsave()
-///     *g += 1;
+///     let mut g = counter.lock_irqsave(ctx); // raw_spin_lock_irqsave()
+///     *g += 1; // g.ctx() is an `Atomic`: proves nothing
 /// } // raw_spin_unlock_irqrestore()
 /// ```
 pub(crate) type RawSpinLock<T> = Lock<T, RawSpinLockBackend>;
@@ -94,6 +97,12 @@ unsafe impl Backend for RawSpinLockBackend {
         // SAFETY: `ptr` is an initialised lock (`Backend` contract).
         unsafe { helpers::rcu_lab_raw_spin_assert_held(ptr) }
     }
+}
+
+// SAFETY: A raw spinlock spins on every model: any context may take it,
+// and its holder may do nothing that `Atomic` would have to prove.
+unsafe impl<C: Context> Section<C> for RawSpinLockBackend {
+    type Lent = Atomic;
 }
 
 // SAFETY: These are what the kernel's `raw_spin_lock_irqsave()` and

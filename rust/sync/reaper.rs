@@ -33,6 +33,7 @@
 //! waits until every key pushed so far is unregistered and freed.
 
 use crate::{
+    context::{MaySleep, Sleep},
     deferred::{Deferred, DeferredRun},
     task::KThread,
 };
@@ -178,7 +179,7 @@ struct Inner {
 }
 
 impl DeferredRun for Inner {
-    fn run(&self) {
+    fn run(&self, _ctx: &mut Sleep) {
         self.take_list();
     }
 }
@@ -213,7 +214,7 @@ impl KeyReaper {
         for i in 0..threads {
             let inner = reaper.inner.clone();
             // On failure, the drop stops the workers made so far.
-            let w = KThread::spawn(c"rcu_lab/unreg", None, move || inner.work(i))?;
+            let w = KThread::spawn(c"rcu_lab/unreg", None, move |_| inner.work(i))?;
             reaper.workers.0.push(w, GFP_KERNEL)?;
         }
         Ok(reaper)
@@ -221,7 +222,7 @@ impl KeyReaper {
 
     /// A new key, registered with lockdep, that this reaper unregisters
     /// when its last handle is dropped. Sleeps (allocates).
-    pub(crate) fn key(&self) -> Result<ReapedKey> {
+    pub(crate) fn key(&self, _ctx: &mut impl MaySleep) -> Result<ReapedKey> {
         let node = KBox::into_raw(KBox::new(
             KeyNode {
                 next: AtomicUsize::new(0),

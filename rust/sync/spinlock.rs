@@ -10,8 +10,11 @@
 //! `spinlock_t` is a sleeping lock (an rtmutex), and lockdep records it with
 //! the `LD_WAIT_CONFIG` wait type on every model.
 
-use super::lock::{IrqSaveBackend, Lock};
-use crate::helpers;
+use super::lock::{IrqSaveBackend, Lock, Section};
+use crate::{
+    context::{MayAlloc, NoWait},
+    helpers,
+};
 use kernel::{prelude::*, sync::lock::spinlock::SpinLockBackend};
 
 /// A `spinlock_t` protecting a `T`; see [`Lock`].
@@ -28,6 +31,13 @@ macro_rules! new_spinlock {
             ::kernel::sync::static_lock_class!(),
         )
     };
+}
+
+// SAFETY: A `spinlock_t`'s holder may allocate without sleeping and take
+// another `spinlock_t` (on PREEMPT_RT the lock is an rtmutex whose holder
+// must not block either way); taking it needs the same proof.
+unsafe impl<C: MayAlloc> Section<C> for SpinLockBackend {
+    type Lent = NoWait;
 }
 
 // SAFETY: These are the kernel's `spin_lock_irqsave()` and

@@ -14,7 +14,13 @@
 //! softirq context: the same timer in [`RelativePinnedSoftMode`] (run from
 //! the timer softirq; on PREEMPT_RT from its thread). A plain mode would not
 //! do: on RT plain hrtimers expire in softirq, and lockdep treats them so.
+//!
+//! The callback gets the token of its context (`crate::context`): a hard
+//! timer's proves nothing ([`Atomic`]), a soft timer's that it may allocate
+//! without sleeping ([`NoWait`]: softirq on lazy and full, the timer
+//! thread on RT).
 
+use crate::context::{self, Atomic, Context, NoWait};
 use core::marker::PhantomData;
 use kernel::{
     impl_has_hr_timer,
@@ -34,14 +40,14 @@ use kernel::{
 ///
 /// ```ignore
 /// let ticks = AtomicU64::new(0);
-/// let t = KBox::pin_init(PeriodicTimer::new(100_000, || { ticks.fetch_add(1, Relaxed); }), GFP_KERNEL)?;
+/// let t = KBox::pin_init(PeriodicTimer::new(100_000, |_ctx| { ticks.fetch_add(1, Relaxed); }), GFP_KERNEL)?;
 /// t.as_ref().run_while(|| busy_work()); // ticks every 100 us on this CPU meanwhile
 /// ```
 #[pin_data]
 pub(crate) struct Timer<F, M>
 where
-    F: Fn() + Send + Sync + 'static,
-    M: HrTimerMode<Expires = Delta> + 'static,
+    F: Fn(&mut M::Token) + Send + Sync + 'static,
+    M: HrTimerMode<Expires = Delta> + Entered + 'static,
 {
     #[pin]
     timer: HrTimer<Self>,
@@ -56,9 +62,23 @@ pub(crate) type PeriodicTimer<F> = Timer<F, RelativePinnedHardMode<Monotonic>>;
 /// A periodic timer whose callback runs in softirq context.
 pub(crate) type PeriodicSoftTimer<F> = Timer<F, RelativePinnedSoftMode<Monotonic>>;
 
+/// The token a timer mode's callback gets.
+pub(crate) trait Entered {
+    /// What the callback's context proves.
+    type Token: Context;
+}
+
+impl Entered for RelativePinnedHardMode<Monotonic> {
+    type Token = Atomic;
+}
+
+impl Entered for RelativePinnedSoftMode<Monotonic> {
+    type Token = NoWait;
+}
+
 macro_rules! timer_mode {
-    ($mode:ident) => {
-        impl<F: Fn() + Send + Sync + 'static> Timer<F, $mode<Monotonic>> {
+    ($mode:ident, $token:ty) => {
+        impl<F: Fn(&mut $token) + Send + Sync + 'static> Timer<F, $mode<Monotonic>> {
             /// A stopped timer that will call `f` every `period_ns`
             /// nanoseconds.
             pub(crate) fn new(period_ns: u64, f: F) -> impl PinInit<Self> {
@@ -80,18 +100,22 @@ macro_rules! timer_mode {
             }
         }
 
-        impl<F: Fn() + Send + Sync + 'static> HrTimerCallback for Timer<F, $mode<Monotonic>> {
+        impl<F: Fn(&mut $token) + Send + Sync + 'static> HrTimerCallback
+            for Timer<F, $mode<Monotonic>>
+        {
             type Pointer<'a> = Pin<&'a Self>;
 
             fn run(this: Pin<&Self>, mut ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
-                (this.f)();
+                // SAFETY: The callback runs in this mode's context, which
+                // proves what `$token` proves (`Entered`), for this call.
+                unsafe { context::enter(|c: &mut $token| (this.f)(c)) };
                 ctx.forward_now(this.period);
                 HrTimerRestart::Restart
             }
         }
 
         impl_has_hr_timer! {
-            impl{F: Fn() + Send + Sync + 'static} HasHrTimer<Self> for Timer<F, $mode<Monotonic>> {
+            impl{F: Fn(&mut $token) + Send + Sync + 'static} HasHrTimer<Self> for Timer<F, $mode<Monotonic>> {
                 mode: $mode<Monotonic>,
                 field: self.timer
             }
@@ -99,5 +123,5 @@ macro_rules! timer_mode {
     };
 }
 
-timer_mode!(RelativePinnedHardMode);
-timer_mode!(RelativePinnedSoftMode);
+timer_mode!(RelativePinnedHardMode, Atomic);
+timer_mode!(RelativePinnedSoftMode, NoWait);

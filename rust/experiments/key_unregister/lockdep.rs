@@ -18,6 +18,7 @@
 
 use super::super::{params, Activity, Control, Counts, Field, Run, Spec, Variant};
 use crate::{
+    context::Sleep,
     rcu,
     stats::median,
     sync::{KeyReaper, LockClass, RawSpinLock},
@@ -115,11 +116,11 @@ pub(crate) struct Shared {
 }
 
 /// Times one expedited grace period alone: the median of 8, in ns. Sleeps.
-fn exp_gp_ns() -> Result<u64> {
+fn exp_gp_ns(ctx: &mut Sleep) -> Result<u64> {
     let mut v = KVec::with_capacity(8, GFP_KERNEL)?;
     for _ in 0..8 {
         let t = Instant::now();
-        rcu::synchronize_expedited();
+        rcu::synchronize_expedited(ctx);
         v.push(t.elapsed_ns(), GFP_KERNEL)?;
     }
     Ok(median(&mut v).unwrap_or(0))
@@ -127,25 +128,32 @@ fn exp_gp_ns() -> Result<u64> {
 
 /// One run: `p.keys` keys, each with a lock taken once, dropped the `way`
 /// way. Sleeps.
-fn measure(ctl: &Control, p: &Params, shared: &Shared, way: Way, last: bool) -> Result<Measured> {
+fn measure(
+    ctx: &mut Sleep,
+    ctl: &Control,
+    p: &Params,
+    shared: &Shared,
+    way: Way,
+    last: bool,
+) -> Result<Measured> {
     let n = p.keys as usize;
     let mut classes = KVec::with_capacity(n, GFP_KERNEL)?;
     for _ in 0..n {
         let class = match way {
             Way::Serial => LockClass::new_dynamic()?,
-            Way::Reaped => LockClass::Reaped(shared.reaper.key()?),
+            Way::Reaped => LockClass::Reaped(shared.reaper.key(ctx)?),
         };
         let lock: Pin<KBox<RawSpinLock<u64>>> = KBox::pin_init(
             RawSpinLock::new(0, c"rcu_lab_key_lock", class.clone()),
             GFP_KERNEL,
         )?;
-        *lock.lock() += 1;
+        *lock.lock(ctx) += 1;
         drop(lock);
         classes.push(class, GFP_KERNEL)?;
     }
     let mut m = Measured {
         keys: p.keys,
-        exp_gp_ns: exp_gp_ns()?,
+        exp_gp_ns: exp_gp_ns(ctx)?,
         ..Measured::default()
     };
     let (_, _, batches) = shared.reaper.counts();
@@ -181,7 +189,7 @@ impl Spec for LockdepKeys {
     type Params = Params;
     type Shared = Shared;
 
-    fn shared() -> Result<Shared> {
+    fn shared(_ctx: &mut Sleep) -> Result<Shared> {
         Ok(Shared {
             reaper: KeyReaper::new(32)?,
         })
@@ -192,7 +200,7 @@ impl Spec for LockdepKeys {
         Ok(p.keys * 512)
     }
 
-    fn run(p: &Params, shared: &Shared, run: &mut Run) -> Result<CString> {
+    fn run(ctx: &mut Sleep, p: &Params, shared: &Shared, run: &mut Run) -> Result<CString> {
         shared.reaper.set_pool(p.pool as usize);
         run.line(format_args!(
             "# method: per run {} dynamic keys, each with a raw spinlock initialised with it and \
@@ -223,9 +231,14 @@ impl Spec for LockdepKeys {
             .enumerate()
             .filter(|(i, _)| p.variants & (1 << i) != 0)
             .count();
-        let summary = run.rounds(VARIANTS, p.variants, rounds, FIELDS, |ctl, way, seq| {
-            measure(ctl, p, shared, way, seq + 1 == rounds * chosen)
-        })?;
+        let summary = run.rounds(
+            ctx,
+            VARIANTS,
+            p.variants,
+            rounds,
+            FIELDS,
+            |ctx, ctl, way, seq| measure(ctx, ctl, p, shared, way, seq + 1 == rounds * chosen),
+        )?;
         let summary = summary.into_bytes();
         let summary = core::str::from_utf8(&summary).map_err(|_| EINVAL)?;
         CString::try_from_fmt(fmt!("{summary}"))

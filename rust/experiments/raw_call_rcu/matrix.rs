@@ -25,12 +25,13 @@
 
 use super::{Obj, DROPPED};
 use crate::{
+    context::{self as token, Context as Token, Sleep},
     experiments::stress::retired,
-    irq, new_raw_spinlock, new_spinlock,
+    new_raw_spinlock, new_spinlock,
     rcu::{
         self,
         batch::{Batch, Config, Inline, Stats, Typed, ZoneProbe},
-        IrqDeferred, RcuBox, RcuPtr, Retired,
+        IrqDeferred, Retired,
     },
     reclaim::{CallRcu, KfreeRcuNolock, KvfreeRcu, Reclaim},
     sync::{RawSpinLock, SpinLock},
@@ -131,6 +132,9 @@ pub(crate) enum Way {
     KfreeRcu,
     /// The kernel's `kfree_rcu_nolock()`, objects without `Drop`.
     KfreeRcuNolock,
+    /// A typed engine whose path the cell's token type picks
+    /// (`call_rcu_typed()`).
+    ByType,
 }
 
 /// The matrix's variants, in row order.
@@ -143,6 +147,7 @@ pub(crate) const VARIANTS: &[(&str, Way)] = &[
     ("deferred", Way::Deferred),
     ("kfree_rcu", Way::KfreeRcu),
     ("kfree_rcu_nolock", Way::KfreeRcuNolock),
+    ("typed", Way::ByType),
 ];
 
 /// The engine policies, in the order of [`Shared::engines`].
@@ -186,10 +191,24 @@ pub(crate) fn expected_alloc(way: Way, ctx: Context, rt: bool) -> Option<bool> {
         Way::Engine(Inline::Nowait) | Way::Engine(Inline::Atomic) => Some(true),
         Way::Engine(Inline::Override) => Some(!rt || ctx.preemptible(rt)),
         Way::Engine(Inline::RuntimeCheck) => Some(ctx.preemptible(rt)),
+        // What the cell's token proves: `MayAlloc` in a task, under a
+        // `spinlock_t`, in a softirq timer and in an RCU callback; `Atomic`
+        // under a raw spinlock, with interrupts off and in a hard
+        // interrupt. The same on every model.
+        Way::ByType => Some(token_may_alloc(ctx)),
         // The `runtime_check` engine, called from the `irq_work`: hard
         // interrupt on non-RT, the preemptible `irq_work/N` thread on RT.
         Way::Deferred => Some(rt),
         Way::CallRcu | Way::KfreeRcu | Way::KfreeRcuNolock => None,
+    }
+}
+
+/// Whether the token the matrix's `ctx` hands its body proves that
+/// allocating without sleeping is legal.
+pub(crate) fn token_may_alloc(ctx: Context) -> bool {
+    match ctx {
+        Context::Task | Context::Spinlock | Context::Softirq | Context::RcuCallback => true,
+        Context::RawSpinlock | Context::IrqsOff | Context::Hardirq => false,
     }
 }
 
@@ -210,6 +229,8 @@ struct Shared {
     engines: KVec<Batch<'static, Typed<Obj>>>,
     /// `deferred`: an `irq_work` in front of a `runtime_check` engine.
     deferred: Pin<KBox<IrqDeferred<Obj, Batch<'static, Typed<Obj>>>>>,
+    /// `typed`: the cell's token type picks the path.
+    by_type: Batch<'static, Typed<Obj>>,
     /// Objects waiting to be handed over, taken one at a time (the lock is
     /// released before each hand-over, so it does not change the context).
     objs: Pin<KBox<RawSpinLock<KVVec<Retired<Obj>>>>>,
@@ -228,7 +249,7 @@ struct Shared {
 }
 
 impl Shared {
-    fn new(probe: Option<ZoneProbe>, entries: usize) -> Result<Arc<Self>> {
+    fn new(tok: &mut Sleep, probe: Option<ZoneProbe>, entries: usize) -> Result<Arc<Self>> {
         let cfg = |inline| Config {
             inline,
             cache_pages: 0,
@@ -237,14 +258,19 @@ impl Shared {
         };
         let mut engines = KVec::with_capacity(POLICIES.len(), GFP_KERNEL)?;
         for inline in POLICIES {
-            engines.push(Batch::new(c"raw_call_rcu_matrix", cfg(inline))?, GFP_KERNEL)?;
+            engines.push(
+                Batch::new(tok, c"raw_call_rcu_matrix", cfg(inline))?,
+                GFP_KERNEL,
+            )?;
         }
-        let target = Batch::new(c"raw_call_rcu_matrix", cfg(Inline::RuntimeCheck))?;
+        let target = Batch::new(tok, c"raw_call_rcu_matrix", cfg(Inline::RuntimeCheck))?;
         let deferred = KBox::pin_init(IrqDeferred::new(target), GFP_KERNEL)?;
+        let by_type = Batch::new(tok, c"raw_call_rcu_matrix", cfg(Inline::Never))?;
         Ok(Arc::new(
             Shared {
                 engines,
                 deferred,
+                by_type,
                 objs: KBox::pin_init(new_raw_spinlock!(KVVec::new(), "matrix_objs"), GFP_KERNEL)?,
                 bare: KBox::pin_init(new_raw_spinlock!(KVVec::new(), "matrix_bare"), GFP_KERNEL)?,
                 spin: KBox::pin_init(new_spinlock!((), "matrix_spinlock"), GFP_KERNEL)?,
@@ -266,37 +292,43 @@ impl Shared {
                 .position(|p| *p == policy)
                 .map(|i| &self.engines[i]),
             Way::Deferred => Some(self.deferred.target()),
+            Way::ByType => Some(&self.by_type),
             Way::CallRcu | Way::KfreeRcu | Way::KfreeRcuNolock => None,
         }
     }
 
     /// Hands the waiting objects to `way`, one at a time. Runs in the
-    /// cell's context.
-    fn body(&self, way: Way) {
+    /// cell's context, whose token is `tok`.
+    fn body(&self, tok: &mut impl Token, way: Way) {
         let state = ContextState::now();
-        *self.seen.lock_irqsave() = Some(state);
+        *self.seen.lock_irqsave(tok) = Some(state);
         let limit = self
             .probe
             .as_ref()
             .map_or(usize::MAX, |p| p.pcp_pages() + PROVOKE_MARGIN);
         match way {
-            Way::CallRcu => hand_over(&self.objs, limit, |o| CallRcu.reclaim(o)),
+            Way::CallRcu => hand_over(tok, &self.objs, limit, |_, o| CallRcu.reclaim(o)),
             Way::Engine(_) => {
                 if let Some(e) = self.engine(way) {
-                    hand_over(&self.objs, limit, |o| e.reclaim(o))
+                    hand_over(tok, &self.objs, limit, |_, o| e.reclaim(o))
                 }
             }
-            Way::Deferred => hand_over(&self.objs, limit, |o| self.deferred.reclaim(o)),
-            Way::KfreeRcu => hand_over(&self.bare, limit, |o| KvfreeRcu.reclaim(o)),
-            Way::KfreeRcuNolock => hand_over(&self.bare, limit, |o| KfreeRcuNolock.reclaim(o)),
+            Way::Deferred => hand_over(tok, &self.objs, limit, |_, o| self.deferred.reclaim(o)),
+            Way::KfreeRcu => hand_over(tok, &self.bare, limit, |_, o| KvfreeRcu.reclaim(o)),
+            Way::KfreeRcuNolock => {
+                hand_over(tok, &self.bare, limit, |_, o| KfreeRcuNolock.reclaim(o))
+            }
+            Way::ByType => hand_over(tok, &self.objs, limit, |t, o| {
+                self.by_type.call_rcu_typed(t, o)
+            }),
         }
     }
 
     /// Runs the body once if armed (timers tick until the task sees it
     /// done).
-    fn once(&self, way: Way) {
+    fn once(&self, tok: &mut impl Token, way: Way) {
         if self.armed.swap(false, Relaxed) {
-            self.body(way);
+            self.body(tok, way);
             self.done.store(true, Relaxed);
         }
     }
@@ -315,26 +347,19 @@ impl Shared {
 }
 
 /// Pops up to `limit` objects from `pool` and hands each to `f`, with the
-/// pool's lock released.
-fn hand_over<T>(pool: &RawSpinLock<KVVec<T>>, limit: usize, f: impl Fn(T)) {
+/// pool's lock released, and the caller's token `tok`.
+fn hand_over<T, X: Token>(
+    tok: &mut X,
+    pool: &RawSpinLock<KVVec<T>>,
+    limit: usize,
+    f: impl Fn(&mut X, T),
+) {
     for _ in 0..limit {
-        let o = pool.lock_irqsave().pop();
+        let o = pool.lock_irqsave(tok).pop();
         match o {
-            Some(o) => f(o),
+            Some(o) => f(tok, o),
             None => break,
         }
-    }
-}
-
-/// An RCU callback's payload: its drop runs the cell body.
-struct InCallback {
-    shared: Arc<Shared>,
-    way: Way,
-}
-
-impl Drop for InCallback {
-    fn drop(&mut self) {
-        self.shared.once(self.way);
     }
 }
 
@@ -343,26 +368,26 @@ const TICK_NS: u64 = 200_000;
 
 /// Runs the cell body for `way` in `ctx`, and waits until it has run.
 /// Sleeps.
-fn in_context(shared: &Arc<Shared>, ctx: Context, way: Way) -> Result {
+fn in_context(tok: &mut Sleep, shared: &Arc<Shared>, ctx: Context, way: Way) -> Result {
     shared.done.store(false, Relaxed);
     match ctx {
-        Context::Task => shared.body(way),
+        Context::Task => shared.body(tok, way),
         Context::Spinlock => {
-            let _g = shared.spin.lock();
-            shared.body(way);
+            let mut g = shared.spin.lock(tok);
+            shared.body(g.ctx(), way);
         }
         Context::RawSpinlock => {
-            let _g = shared.raw.lock();
-            shared.body(way);
+            let mut g = shared.raw.lock(tok);
+            shared.body(g.ctx(), way);
         }
         Context::IrqsOff => {
-            let _g = irq::local_interrupt_disable();
-            shared.body(way);
+            let mut g = token::irqs_off(tok);
+            shared.body(g.ctx(), way);
         }
         Context::Softirq => {
             let s = shared.clone();
             let t = KBox::pin_init(
-                PeriodicSoftTimer::new(TICK_NS, move || s.once(way)),
+                PeriodicSoftTimer::new(TICK_NS, move |tok| s.once(tok, way)),
                 GFP_KERNEL,
             )?;
             shared.armed.store(true, Relaxed);
@@ -370,23 +395,17 @@ fn in_context(shared: &Arc<Shared>, ctx: Context, way: Way) -> Result {
         }
         Context::Hardirq => {
             let s = shared.clone();
-            let t = KBox::pin_init(PeriodicTimer::new(TICK_NS, move || s.once(way)), GFP_KERNEL)?;
+            let t = KBox::pin_init(
+                PeriodicTimer::new(TICK_NS, move |tok| s.once(tok, way)),
+                GFP_KERNEL,
+            )?;
             shared.armed.store(true, Relaxed);
             t.as_ref().run_while(|| shared.wait_done())?;
         }
         Context::RcuCallback => {
-            let cb = RcuBox::new(
-                InCallback {
-                    shared: shared.clone(),
-                    way,
-                },
-                GFP_KERNEL,
-            )?;
+            let s = shared.clone();
             shared.armed.store(true, Relaxed);
-            let cell = RcuPtr::new(Some(cb));
-            if let Some(r) = cell.swap(None) {
-                r.call_rcu();
-            }
+            rcu::call_rcu_with(tok, move |tok| s.once(tok, way))?;
             shared.wait_done()?;
         }
     }
@@ -417,7 +436,7 @@ impl CellResult {
             Some(true)
         } else if s.inline_declined > 0 && s.inline_allocated == 0 {
             Some(false)
-        } else if self.way == Way::Engine(Inline::Never) && s.emergency > 0 {
+        } else if matches!(self.way, Way::Engine(Inline::Never) | Way::ByType) && s.emergency > 0 {
             Some(false)
         } else {
             None
@@ -436,7 +455,13 @@ impl CellResult {
 
 /// Runs one cell: `n` objects handed over to `way` in `ctx`, then every
 /// one reclaimed. Sleeps.
-fn cell(shared: &Arc<Shared>, ctx: Context, way: Way, n: usize) -> Result<CellResult> {
+fn cell(
+    tok: &mut Sleep,
+    shared: &Arc<Shared>,
+    ctx: Context,
+    way: Way,
+    n: usize,
+) -> Result<CellResult> {
     // The pools are swapped whole: nothing is allocated or freed under
     // their raw lock (on RT the slab allocator takes sleeping locks).
     match way {
@@ -444,27 +469,27 @@ fn cell(shared: &Arc<Shared>, ctx: Context, way: Way, n: usize) -> Result<CellRe
             let v = retired(n, |i| Bare {
                 _payload: [i as u64; 2],
             })?;
-            let old = core::mem::replace(&mut *shared.bare.lock_irqsave(), v);
+            let old = core::mem::replace(&mut *shared.bare.lock_irqsave(tok), v);
             drop(old);
         }
         _ => {
             let v = retired(n, |i| Obj {
                 _payload: [i as u64; 2],
             })?;
-            let old = core::mem::replace(&mut *shared.objs.lock_irqsave(), v);
+            let old = core::mem::replace(&mut *shared.objs.lock_irqsave(tok), v);
             drop(old);
         }
     }
     let engine = shared.engine(way);
     let before = engine.map(|e| e.stats());
     let dropped0 = DROPPED.load(Relaxed);
-    *shared.seen.lock_irqsave() = None;
+    *shared.seen.lock_irqsave(tok) = None;
     rcu::debug_objects_refill();
-    let r = in_context(shared, ctx, way);
+    let r = in_context(tok, shared, ctx, way);
     // Whatever the body did not take (a provoking cell's rest, or a timer
     // that never ran) is dropped here, by `call_rcu()`, and not counted.
-    let left_objs = core::mem::take(&mut *shared.objs.lock_irqsave());
-    let left_bare = core::mem::take(&mut *shared.bare.lock_irqsave());
+    let left_objs = core::mem::take(&mut *shared.objs.lock_irqsave(tok));
+    let left_bare = core::mem::take(&mut *shared.bare.lock_irqsave(tok));
     let left = left_objs.len() + left_bare.len();
     let dropped_left = left_objs.len();
     drop(left_objs);
@@ -473,7 +498,7 @@ fn cell(shared: &Arc<Shared>, ctx: Context, way: Way, n: usize) -> Result<CellRe
         shared.deferred.flush();
     }
     if let Some(e) = engine {
-        e.barrier();
+        e.barrier(tok);
     }
     rcu::barrier();
     r?;
@@ -484,7 +509,7 @@ fn cell(shared: &Arc<Shared>, ctx: Context, way: Way, n: usize) -> Result<CellRe
             (DROPPED.load(Relaxed).wrapping_sub(dropped0) as usize).saturating_sub(dropped_left),
         ),
     };
-    let state = (*shared.seen.lock_irqsave()).ok_or(EIO)?;
+    let state = (*shared.seen.lock_irqsave(tok)).ok_or(EIO)?;
     Ok(CellResult {
         way,
         ctx,
@@ -502,15 +527,15 @@ pub(crate) fn is_rt() -> bool {
 
 /// Runs every cell of the matrix that is expected clean on this model,
 /// calling `out` with each result. Sleeps.
-pub(crate) fn run_clean(mut out: impl FnMut(&CellResult) -> Result) -> Result {
+pub(crate) fn run_clean(tok: &mut Sleep, mut out: impl FnMut(&CellResult) -> Result) -> Result {
     let rt = is_rt();
-    let shared = Shared::new(None, CELL_ENTRIES)?;
+    let shared = Shared::new(tok, None, CELL_ENTRIES)?;
     for &(_, way) in VARIANTS {
         for ctx in Context::ALL {
             if !expected_report(way, ctx, rt).is_empty() {
                 continue;
             }
-            let r = cell(&shared, ctx, way, CELL_OBJECTS)?;
+            let r = cell(tok, &shared, ctx, way, CELL_OBJECTS)?;
             out(&r)?;
         }
     }
@@ -537,9 +562,9 @@ const PROVOKE_MARGIN: usize = 64;
 /// per-CPU lists hold and hands over [`PROVOKE_MARGIN`] objects more, so
 /// an allocation must refill the lists under `zone->lock`, which is what
 /// lockdep checks (the lists' own trylock it does not). Sleeps.
-pub(crate) fn provoke(ctx: Context) -> Result<CellResult> {
+pub(crate) fn provoke(tok: &mut Sleep, ctx: Context) -> Result<CellResult> {
     let probe = ZoneProbe::new().ok_or(ENOMEM)?;
     let n = probe.pcp_pages() * 2 + 256;
-    let shared = Shared::new(Some(probe), 1)?;
-    cell(&shared, ctx, Way::Engine(Inline::Nowait), n)
+    let shared = Shared::new(tok, Some(probe), 1)?;
+    cell(tok, &shared, ctx, Way::Engine(Inline::Nowait), n)
 }

@@ -24,6 +24,7 @@
 
 use super::{Batch, Contents, Engine};
 use crate::{
+    context::{Context, MayAlloc},
     protocol::walk,
     rcu::{retired::drop_callback, RcuBox, Retired},
     reclaim::Reclaim,
@@ -112,6 +113,27 @@ impl<'a, T: Send + 'a> Engine<'a, Typed<T>> {
     /// context but NMI, as [`Engine::enqueue`].
     pub(crate) fn call_rcu(&self, old: Retired<T>) {
         self.enqueue(old.into_raw());
+    }
+
+    /// [`Engine::call_rcu`] that picks its path from the type of the
+    /// caller's token `ctx`: a block-page miss allocates in the caller's
+    /// context with `GFP_NOWAIT` when the token proves that legal
+    /// ([`MayAlloc`](crate::context::MayAlloc): a task, a `spinlock_t`
+    /// holder, an RCU reader, a softirq timer, an RCU callback), and takes
+    /// the object's own `rcu_head` otherwise (a raw spinlock or irqsave
+    /// guard, `IrqsOff`, a hard interrupt). Nothing is decided at run time.
+    /// Any context but NMI.
+    #[inline]
+    pub(crate) fn call_rcu_typed<X: Context>(&self, ctx: &mut X, old: Retired<T>) {
+        self.enqueue_typed(ctx, old.into_raw());
+    }
+
+    /// [`Engine::call_rcu`] that allocates a block page with `GFP_NOWAIT`
+    /// on a miss, in the caller's context: `ctx` must prove that legal
+    /// (experiment 2's `nowait`, typed). Any context that has the proof.
+    #[inline]
+    pub(crate) fn call_rcu_nowait(&self, ctx: &mut impl MayAlloc, old: Retired<T>) {
+        self.enqueue_nowait(ctx, old.into_raw());
     }
 }
 

@@ -36,7 +36,7 @@ use super::{
     block::{Block, BlockList, BlockPage},
     Config, Contents,
 };
-use crate::{new_raw_spinlock, rcu::GpState, sync::RawSpinLock};
+use crate::{context::Context, new_raw_spinlock, rcu::GpState, sync::RawSpinLock};
 use core::{
     ptr::{self, NonNull},
     sync::atomic::{
@@ -179,6 +179,7 @@ impl<C: Contents> Channel<C> {
     /// ([`Contents`]).
     pub(super) unsafe fn enqueue<const RETRY: bool>(
         &self,
+        ctx: &mut impl Context,
         obj: C::Entry,
         cfg: &Config,
         cache_pages: usize,
@@ -209,10 +210,10 @@ impl<C: Contents> Channel<C> {
             Some(b) => match unsafe { Block::push_owned(b, obj, cfg.block_entries) } {
                 Ok(()) => None,
                 // SAFETY: As above.
-                Err(obj) => Some(unsafe { self.push_slow(obj, cache_pages) }),
+                Err(obj) => Some(unsafe { self.push_slow(ctx, obj, cache_pages) }),
             },
             // SAFETY: As above.
-            None => Some(unsafe { self.push_slow(obj, cache_pages) }),
+            None => Some(unsafe { self.push_slow(ctx, obj, cache_pages) }),
         };
         compiler_fence(SeqCst);
         self.busy.store(false, Relaxed);
@@ -226,7 +227,12 @@ impl<C: Contents> Channel<C> {
     /// # Safety
     ///
     /// As for [`Channel::enqueue`], holding `busy`.
-    unsafe fn push_slow(&self, obj: C::Entry, cache_pages: usize) -> Slow<C::Entry> {
+    unsafe fn push_slow(
+        &self,
+        ctx: &mut impl Context,
+        obj: C::Entry,
+        cache_pages: usize,
+    ) -> Slow<C::Entry> {
         let cur = self.open.load(Relaxed);
         let mut full = None;
         if let Some(b) = NonNull::new(cur) {
@@ -245,7 +251,7 @@ impl<C: Contents> Channel<C> {
         }
         let closed = full.is_some();
         let (cached, low) = {
-            let mut l = self.locked.lock_irqsave();
+            let mut l = self.locked.lock_irqsave(ctx);
             if let Some(b) = full {
                 l.push_closed(b);
             }
@@ -256,7 +262,7 @@ impl<C: Contents> Channel<C> {
             (cached, l.cache.len * 2 < l.target(cache_pages))
         };
         let Some(mut b) = cached else {
-            self.locked.lock_irqsave().starved = true;
+            self.locked.lock_irqsave(ctx).starved = true;
             return Slow {
                 placed: Err(obj),
                 closed,
@@ -332,7 +338,7 @@ impl<C: Contents> Channel<C> {
 
     /// Puts a page allocated in the caller's context into the cache, for
     /// the retry that follows. Any context.
-    pub(super) fn give_page(&self, b: BlockPage<C>) {
-        self.locked.lock_irqsave().cache.push_back(b);
+    pub(super) fn give_page(&self, ctx: &mut impl Context, b: BlockPage<C>) {
+        self.locked.lock_irqsave(ctx).cache.push_back(b);
     }
 }

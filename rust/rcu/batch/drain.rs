@@ -7,7 +7,11 @@
 //! [`Deferred`]: crate::deferred::Deferred
 
 use super::{block::BlockList, Contents, Engine};
-use crate::{deferred::DeferredRun, rcu::GpState};
+use crate::{
+    context::{MaySleep, Sleep},
+    deferred::DeferredRun,
+    rcu::GpState,
+};
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::time::{delay::fsleep, Delta};
 
@@ -31,7 +35,7 @@ impl<C: Contents> Engine<'_, C> {
     /// objects of closed blocks whose grace period has ended, and recycles
     /// or frees their pages. Returns what is left. Sleeps (it calls
     /// `cond_resched()` between CPUs).
-    fn drain_once(&self, flush: bool) -> Pending {
+    fn drain_once(&self, ctx: &mut Sleep, flush: bool) -> Pending {
         let _draining = self.draining.lock();
         let c = &self.inner.counters;
         let (cache_pages, delay_ns) = (self.cache_pages(), self.drain_delay_ns());
@@ -40,7 +44,7 @@ impl<C: Contents> Engine<'_, C> {
             let stolen = ch.steal(flush, delay_ns);
             let mut ready = BlockList::new();
             {
-                let mut l = ch.locked.lock_irqsave();
+                let mut l = ch.locked.lock_irqsave(ctx);
                 if let Some(b) = stolen {
                     l.push_closed(b);
                 }
@@ -77,7 +81,7 @@ impl<C: Contents> Engine<'_, C> {
             if spare.len > 0 {
                 // Recycled pages stay, up to what the busiest burst had in
                 // flight: the engine stays warm for the next one.
-                let mut l = ch.locked.lock_irqsave();
+                let mut l = ch.locked.lock_irqsave(ctx);
                 let most = l.keep(cache_pages);
                 while l.cache.len < most {
                     match spare.pop_front() {
@@ -95,18 +99,18 @@ impl<C: Contents> Engine<'_, C> {
     }
 
     /// Fills every CPU's page cache with `GFP_KERNEL` pages. Sleeps.
-    fn refill(&self) {
+    fn refill(&self, ctx: &mut Sleep) {
         let cache_pages = self.cache_pages();
         for ch in self.inner.cpus.iter() {
             let target = {
-                let mut l = ch.locked.lock_irqsave();
+                let mut l = ch.locked.lock_irqsave(ctx);
                 let t = l.target(cache_pages);
                 l.demand = 0;
                 l.starved = false;
                 t
             };
             loop {
-                if ch.locked.lock_irqsave().cache.len >= target {
+                if ch.locked.lock_irqsave(ctx).cache.len >= target {
                     break;
                 }
                 let Some(b) = self.page_allocated(
@@ -119,7 +123,7 @@ impl<C: Contents> Engine<'_, C> {
                     return;
                 };
                 let extra = {
-                    let mut l = ch.locked.lock_irqsave();
+                    let mut l = ch.locked.lock_irqsave(ctx);
                     if l.cache.len < target {
                         l.cache.push_back(b);
                         None
@@ -137,14 +141,15 @@ impl<C: Contents> Engine<'_, C> {
 
     /// Fills every CPU's page cache now, in the caller's context (the
     /// drain's worker does it too, later). Sleeps.
-    pub(crate) fn fill_caches(&self) {
-        self.refill();
+    pub(crate) fn fill_caches(&self, ctx: &mut impl MaySleep) {
+        self.refill(ctx.sleep());
     }
 
     /// Closes every open block and waits until every object queued before
     /// the call is freed, emergency ones included. Sleeps.
-    pub(crate) fn barrier(&self) {
-        while let Some(gp) = self.drain_once(true).newest {
+    pub(crate) fn barrier(&self, ctx: &mut impl MaySleep) {
+        let ctx = ctx.sleep();
+        while let Some(gp) = self.drain_once(ctx, true).newest {
             // Poll the cookie rather than `cond_synchronize_rcu()`, whose
             // `synchronize_rcu()` would wait for a grace period of its own,
             // one more than the blocks need.
@@ -157,9 +162,9 @@ impl<C: Contents> Engine<'_, C> {
 }
 
 impl<C: Contents> DeferredRun for Engine<'_, C> {
-    fn run(&self) {
-        let pending = self.drain_once(false);
-        self.refill();
+    fn run(&self, ctx: &mut Sleep) {
+        let pending = self.drain_once(ctx, false);
+        self.refill(ctx);
         if pending.newest.is_some() {
             self.drain.later(POLL_NS.min(self.drain_delay_ns()));
         } else if pending.open {
