@@ -7,8 +7,10 @@
 //! Disabling interrupts is the `kernel` crate's
 //! [`local_interrupt_disable`], whose `LocalInterruptDisabled` token
 //! restores the previous state when dropped and proves to lock types that
-//! interrupts are off. This file only adds the
-//! question the crate does not answer: are they off now?
+//! interrupts are off. rcu_lab's own guard, which also holds the caller's
+//! context token and lends one that proves nothing, is
+//! [`crate::context::irqs_off`]. This file only adds the question the
+//! crate does not answer: are they off now?
 
 pub(crate) use kernel::interrupt::local_interrupt_disable;
 

@@ -8,7 +8,8 @@
 #      toolchain pin (bindgen loads LLVM 22's libclang even when another one
 #      is installed), and rustfmt --check
 #   3. per preemption model (PREEMPT_MODELS): build the debug kernel
-#      (cached) and the module (warnings fail it), then
+#      (cached) and the module (warnings fail it), type-check the
+#      compile-fail cases once per kernel build (scripts/compile-fail.sh), then
 #      a. one VM boot: the kselftests in selftests/rcu_lab, then the splat gate
 #      b. independent boots, RCU_LAB_PARALLEL (default 2) at a time: the RCU
 #         and hazard-pointer suites again with 4 vCPUs, the VM runner's own
@@ -164,6 +165,17 @@ rc_of() { cat "$R/$1.rc" 2>/dev/null || echo 125; }
 show() { printf '    %s\n' "--- $R/$1.log (end) ---"; tail -n 40 "$R/$1.log" | sed 's/^/    /'; }
 qemu_left() { pgrep -f "qemu-system.*$1" >/dev/null; }
 
+# The compile-fail cases, once per kernel build (lazy and full share one;
+# the types differ on PREEMPT_RT), right after the module built for it.
+declare -A compile_failed=()
+compile_fail() { # model kdir
+	local m=$1 kdir=$2
+	[ -z "${compile_failed[$kdir]:-}" ] || return 0
+	compile_failed[$kdir]=1
+	"$here/compile-fail.sh" "$kdir" "$R/compile-fail-$m.ktap"
+	ktap "[$m] compile-fail cases and twins ($(basename "$kdir"))" "$R/compile-fail-$m.ktap"
+}
+
 # Builds the model's debug kernel and the module for it; sets built_kdir to
 # the kernel directory, or records the failure and leaves it empty.
 built_kdir=
@@ -181,6 +193,7 @@ build_for() { # model
 		[ "$warnings" = 0 ] || grep -iE '(^|[^a-z])warning' -A5 "$R/module-build-$m.log"
 		single "[$m] module builds with 0 warnings ($warnings)" "$warnings"
 		built_kdir=$kdir
+		compile_fail "$m" "$kdir"
 	else
 		tail -40 "$R/module-build-$m.log"
 		single "[$m] module builds" 1

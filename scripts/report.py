@@ -523,7 +523,7 @@ MATRIX_MODELS = (("preempt-lazy", "lazy"), ("preempt", "full"), ("preempt-rt", "
 MATRIX_CONTEXTS = ("task", "spinlock", "raw_spinlock", "irqs_off", "softirq", "hardirq",
                    "rcu_callback")
 MATRIX_VARIANTS = ("call_rcu", "raw", "nowait", "override", "runtime_check", "deferred",
-                   "kfree_rcu", "kfree_rcu_nolock")
+                   "kfree_rcu", "kfree_rcu_nolock", "typed")
 CELL = re.compile(r"^(?:# )*(cell|matrix_fallback) (.*)$")
 
 
