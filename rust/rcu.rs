@@ -4,10 +4,12 @@
 //!
 //! C header: [`include/linux/rcupdate.h`](srctree/include/linux/rcupdate.h).
 //!
-//! * The read side is the `kernel` crate's [`kernel::sync::rcu`]:
-//!   [`read_lock`] returns a [`Guard`], a read-side critical section entered
-//!   with the C `rcu_read_lock()` (so lockdep's `rcu_lock_map` and
-//!   `CONFIG_PROVE_RCU` see it), left when the guard is dropped.
+//! * The read side is the `kernel` crate's [`kernel::sync::rcu`] guard
+//!   ([`Guard`]), a read-side critical section entered with the C
+//!   `rcu_read_lock()` (so lockdep's `rcu_lock_map` and `CONFIG_PROVE_RCU`
+//!   see it), left when the guard is dropped; rcu_lab enters it through
+//!   [`crate::context::rcu_read_lock`], which holds the caller's context
+//!   token and lends one that may not block.
 //! * [`RcuPtr`] publishes objects ([`RcuBox`]) to readers, who get `&T` for
 //!   no longer than their guard; an updater's [`RcuPtr::swap`] hands back
 //!   the old object as a [`Retired`], which can only be freed after a grace
@@ -44,7 +46,7 @@ mod ptr;
 mod retired;
 
 pub(crate) use irq_defer::IrqDeferred;
-pub(crate) use kernel::sync::rcu::{read_lock, Guard};
+pub(crate) use kernel::sync::rcu::Guard;
 pub(crate) use pending::PendingFree;
 pub(crate) use poll::GpState;
 pub(crate) use ptr::{RcuBox, RcuPtr};

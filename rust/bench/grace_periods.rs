@@ -18,7 +18,7 @@ use super::{
     Text,
 };
 use crate::{
-    context::Sleep,
+    context::{self, Sleep},
     hazptr::{self, HazPtr},
     rcu::{self, RcuBox, RcuPtr},
     reclaim::{HazptrSynchronize, Reclaim, SynchronizeRcu, SynchronizeRcuExpedited, Wait},
@@ -82,8 +82,8 @@ fn busy_reader(ctx: &mut Sleep, t: &Target, hazptr: bool) {
             if hazptr {
                 black_box(t.hp.protect(ctx).map(|g| *g));
             } else {
-                let g = rcu::read_lock();
-                black_box(t.rcu.read(&g).copied());
+                let g = context::rcu_read_lock(ctx);
+                black_box(t.rcu.read(g.guard()).copied());
             }
         }
         n += 256;

@@ -25,7 +25,7 @@ use super::{
 use crate::{
     context::Sleep,
     hazptr::HazPtr,
-    rcu::{self, RcuBox, RcuPtr},
+    rcu::{RcuBox, RcuPtr},
 };
 use core::hint::black_box;
 use kernel::prelude::*;
@@ -62,7 +62,7 @@ const VARIANTS: &[Variant] = &[
         name: "rcu::read_lock",
         run: |_, _, n| {
             for _ in 0..n {
-                drop(black_box(rcu::read_lock()));
+                drop(black_box(kernel::sync::rcu::read_lock()));
             }
         },
     },
@@ -70,7 +70,7 @@ const VARIANTS: &[Variant] = &[
         name: "RcuPtr::read",
         run: |_ctx, f, n| {
             for _ in 0..n {
-                let g = rcu::read_lock();
+                let g = kernel::sync::rcu::read_lock();
                 black_box(f.rcu.read(&g).copied());
             }
         },

@@ -267,14 +267,14 @@ fn use_after_free(_ctx: &mut Sleep) -> Result<Outcome> {
 }
 
 #[allow(unsafe_code)]
-fn double_call_rcu(_ctx: &mut Sleep) -> Result<Outcome> {
+fn double_call_rcu(ctx: &mut Sleep) -> Result<Outcome> {
     let stats = Stats::new()?;
     let p = RcuPtr::new(Some(RcuBox::new(Counted::new(0, &stats), GFP_KERNEL)?));
     let raw = p.swap(None).ok_or(EINVAL)?.into_raw();
     {
         // Inside a read-side critical section no grace period can end, so
         // the object is still there for the second call.
-        let _g = rcu::read_lock();
+        let _g = context::rcu_read_lock(ctx);
         // SAFETY: `raw` came from `into_raw` and this is its only owner.
         unsafe { Retired::from_raw(raw) }.call_rcu();
         // SAFETY: None: the object is already queued; this breaks
