@@ -51,8 +51,12 @@
 use core::marker::PhantomData;
 use kernel::{interrupt::LocalInterruptDisabled, sync::rcu};
 
+/// Private supertraits: no other file can implement a token trait or a
+/// proof (a proof implemented for `Atomic` would be forged in safe code).
 mod sealed {
     pub(crate) trait Sealed {}
+    pub(crate) trait MayAlloc {}
+    pub(crate) trait MaySleep {}
 }
 
 /// A context token. Sealed: the three tokens of this file are the only
@@ -91,7 +95,7 @@ pub(crate) trait Context: sealed::Sealed + Sized {
     note = "a raw spinlock, an irqsave guard, `IrqsOff`, a hard interrupt and PREEMPT_RT's \
             preemption-off sections lend `Atomic`, which proves nothing"
 )]
-pub(crate) trait MayAlloc: Context {}
+pub(crate) trait MayAlloc: Context + sealed::MayAlloc {}
 
 /// Proves that this context may sleep.
 #[diagnostic::on_unimplemented(
@@ -100,7 +104,7 @@ pub(crate) trait MayAlloc: Context {}
     note = "only a task-context entry (a kthread body, a debugfs write, a work item) gives \
             `Sleep`, and every lock, read guard and hazard pointer lends a weaker token"
 )]
-pub(crate) trait MaySleep: MayAlloc {
+pub(crate) trait MaySleep: MayAlloc + sealed::MaySleep {
     /// The proof.
     fn sleep(&mut self) -> &mut Sleep;
 }
@@ -127,6 +131,9 @@ pub(crate) struct Sleep {
 impl sealed::Sealed for Atomic {}
 impl sealed::Sealed for NoWait {}
 impl sealed::Sealed for Sleep {}
+impl sealed::MayAlloc for NoWait {}
+impl sealed::MayAlloc for Sleep {}
+impl sealed::MaySleep for Sleep {}
 
 impl Context for Atomic {
     type UpToNoWait = Atomic;
