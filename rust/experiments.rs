@@ -157,7 +157,7 @@ pub(crate) trait Spec: 'static {
     /// The most memory, in bytes, a run with `p` can hold at once. A run
     /// that needs more than half of the memory available is refused before
     /// it starts. Sleeps.
-    fn peak_bytes(p: &Self::Params) -> Result<u64>;
+    fn peak_bytes(ctx: &mut Sleep, p: &Self::Params) -> Result<u64>;
 
     /// Runs it: writes what it measured to `run` and returns the summary
     /// (the dmesg line after the parameters). Runs in the writer's task,
@@ -239,27 +239,28 @@ impl Control {
     /// Sleeps.
     pub(crate) fn threads<F: Fn(usize, &mut Sleep) + Sync>(
         &self,
+        ctx: &mut Sleep,
         name: &CStr,
         n: usize,
         f: &F,
     ) -> Result {
         let cpus = Some(system::online_cpus());
-        task::scoped(name, n, cpus, f, &mut || self.poll())?;
+        task::scoped(ctx, name, n, cpus, f, &mut || self.poll())?;
         self.check()
     }
 
     /// Sleeps `us` microseconds (at least 1) and returns what the system
     /// did meanwhile: the idle baseline of a run's [`Activity`] counts.
     /// `Err(EINTR)` if the writer gets a fatal signal. Sleeps.
-    pub(crate) fn idle(&self, us: u64) -> Result<Counts> {
+    pub(crate) fn idle(&self, ctx: &mut Sleep, us: u64) -> Result<Counts> {
         let a = Activity::now();
-        self.sleep_us(us.max(1))?;
+        self.sleep_us(ctx, us.max(1))?;
         Ok(a.since())
     }
 
     /// Sleeps `us` microseconds, or until the writer gets a fatal signal
     /// (`Err(EINTR)`). Sleeps.
-    pub(crate) fn sleep_us(&self, us: u64) -> Result {
+    pub(crate) fn sleep_us(&self, _ctx: &mut Sleep, us: u64) -> Result {
         let start = Instant::now();
         loop {
             self.check()?;
@@ -739,7 +740,7 @@ impl<S: Spec> State<S> {
         // beyond it, the load would push the machine into reclaim and the
         // OOM killer before its own allocations (which never retry) fail.
         let p = S::Params::from_values(&values);
-        let peak = S::peak_bytes(&p)?;
+        let peak = S::peak_bytes(ctx, &p)?;
         let avail = system::mem_available_bytes();
         if peak > avail / 2 {
             pr_warn_ratelimited!(

@@ -49,7 +49,7 @@
 //! `CONFIG_DEBUG_ATOMIC_SLEEP`.
 
 use crate::{
-    context::{Context, Lend},
+    context::{Context, Lend, MaySleep},
     helpers,
     protocol::{hazptr as proto, publish},
     reclaim::{HazptrSynchronize, Reclaim, Wait},
@@ -388,8 +388,9 @@ pub(crate) fn protect_addr<C: Context>(ctx: &mut C, addr: usize) -> AddrGuard<'_
 
 /// Waits until no CPU's slot holds any of `addrs` or the wildcard (u2 and
 /// u3 of the protocol), spinning with `cond_resched()` between CPUs.
-/// Process context only, holding no guard (it would wait for itself).
-pub(crate) fn synchronize(addrs: &[usize]) {
+/// Process context only, holding no guard (it would wait for itself);
+/// used by [`Retired`], whose typed wait takes the proof.
+fn synchronize(addrs: &[usize]) {
     task::might_sleep();
     proto::synchronize(&CPUS, addrs);
 }
@@ -435,8 +436,14 @@ impl<T> Retired<T> {
 
     /// Waits until no CPU's slot holds the element's address, its cell's
     /// address or the wildcard, and returns the element. Process context
-    /// only, holding no guard.
-    pub(crate) fn synchronize(self) -> KBox<T> {
+    /// only, holding no guard: `ctx` proves it.
+    pub(crate) fn synchronize(self, _ctx: &mut impl MaySleep) -> KBox<T> {
+        self.synchronize_unchecked()
+    }
+
+    /// [`Retired::synchronize`] for the waiting strategy, whose rule is
+    /// `Reclaim::WAITS`.
+    fn synchronize_unchecked(self) -> KBox<T> {
         let this = core::mem::ManuallyDrop::new(self);
         this.wait_for_readers();
         // SAFETY: The element came from `KBox::into_raw` and was unlinked
@@ -473,6 +480,6 @@ impl<T> Wait<Retired<T>> for HazptrSynchronize {
     type Back = KBox<T>;
 
     fn wait(&self, old: Retired<T>) -> KBox<T> {
-        old.synchronize()
+        old.synchronize_unchecked()
     }
 }

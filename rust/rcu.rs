@@ -13,8 +13,8 @@
 //! * [`RcuPtr`] publishes objects ([`RcuBox`]) to readers, who get `&T` for
 //!   no longer than their guard; an updater's [`RcuPtr::swap`] hands back
 //!   the old object as a [`Retired`], which can only be freed after a grace
-//!   period: by waiting ([`Retired::synchronize`],
-//!   [`Retired::synchronize_expedited`]), by callback ([`Retired::call_rcu`],
+//!   period: by waiting (the `SynchronizeRcu` and `SynchronizeRcuExpedited`
+//!   strategies of `reclaim.rs`), by callback ([`Retired::call_rcu`],
 //!   [`Retired::kfree_rcu`]) or by polling a [`GpState`]. The crate has
 //!   none of these in 7.3.
 //! * [`batch::KfreeBatch`] frees objects after a grace period in page-sized
@@ -133,8 +133,8 @@ pub(crate) fn call_rcu_with<F: FnOnce(&mut NoWait) + Send + Sync + 'static>(
 /// Waits until every RCU callback queued before this call has run.
 ///
 /// Module exit calls it so that no callback of this module runs after the
-/// module's text is gone. Sleeps.
-pub(crate) fn barrier() {
+/// module's text is gone. Sleeps: `ctx` proves it may.
+pub(crate) fn barrier(_ctx: &mut impl MaySleep) {
     kernel::sync::rcu::rcu_barrier();
 }
 

@@ -77,7 +77,9 @@ impl Drop for RcuLab {
         // No new work can start once the files are gone ...
         drop(self.debugfs.take());
         // ... and no callback of ours may run after the text is freed.
-        rcu::barrier();
+        // SAFETY: Module exit runs in the task of `rmmod`, holding no lock:
+        // it may sleep.
+        unsafe { context::enter(|ctx: &mut context::Sleep| rcu::barrier(ctx)) };
         pr_info!("rcu_lab unloaded\n");
     }
 }

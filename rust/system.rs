@@ -2,7 +2,7 @@
 
 //! Facts about the running kernel: release, preemption model, lockdep, CPUs.
 
-use crate::helpers;
+use crate::{context::MaySleep, helpers};
 use kernel::prelude::*;
 
 /// Converts a pointer to a static C string returned by the shim.
@@ -163,8 +163,9 @@ pub(crate) fn mem_available_bytes() -> u64 {
 
 /// Takes CPU `cpu` offline (`remove_cpu()`) or brings it back online
 /// (`add_cpu()`): what writing `0` or `1` to
-/// `/sys/devices/system/cpu/cpu<N>/online` does. Sleeps.
-pub(crate) fn set_cpu_online(cpu: u32, online: bool) -> Result {
+/// `/sys/devices/system/cpu/cpu<N>/online` does. Sleeps: `ctx` proves it
+/// may.
+pub(crate) fn set_cpu_online(_ctx: &mut impl MaySleep, cpu: u32, online: bool) -> Result {
     // SAFETY: Both take the hotplug locks themselves and may be called from
     // any sleepable context; an unknown or unpluggable CPU is an error.
     let r = unsafe {

@@ -12,7 +12,7 @@
 //! [`include/linux/kthread.h`](srctree/include/linux/kthread.h).
 
 use crate::{
-    context::{self, Context, Lend, Sleep},
+    context::{self, Context, Lend, MaySleep, Sleep},
     helpers,
 };
 use core::ffi::c_void;
@@ -134,8 +134,10 @@ impl KThread {
     }
 
     /// Runs `f` on a kernel thread named `rcu_lab/<name>`, bound to `cpu` if
-    /// given, waits for it and returns its result.
+    /// given, waits for it and returns its result. Sleeps: `ctx` proves
+    /// it may.
     pub(crate) fn run<R: Send + Unpin + 'static>(
+        _ctx: &mut impl MaySleep,
         name: &CStr,
         cpu: Option<u32>,
         f: impl FnOnce(&mut Sleep) -> R + Send + 'static,
@@ -153,8 +155,9 @@ impl KThread {
     }
 
     /// Waits up to `ms` milliseconds for the closure to return; `true` once
-    /// it has. Sleeps (uninterruptibly, for at most `ms`).
-    pub(crate) fn wait(&self, ms: u32) -> bool {
+    /// it has. Sleeps (uninterruptibly, for at most `ms`): `ctx` proves it
+    /// may.
+    pub(crate) fn wait(&self, _ctx: &mut impl MaySleep, ms: u32) -> bool {
         // SAFETY: By the type invariant `raw` is a started, unjoined thread.
         unsafe { helpers::rcu_lab_kthread_wait(self.raw, ms) }
     }
@@ -221,10 +224,11 @@ const POLL_MS: u32 = 100;
 ///
 /// ```ignore
 /// let hits = AtomicUsize::new(0);
-/// task::scoped(c"demo", 4, None, &|_, _| { hits.fetch_add(1, Relaxed); }, &mut || ())?;
+/// task::scoped(ctx, c"demo", 4, None, &|_, _| { hits.fetch_add(1, Relaxed); }, &mut || ())?;
 /// assert_eq!(hits.load(Relaxed), 4);
 /// ```
 pub(crate) fn scoped<F: Fn(usize, &mut Sleep) + Sync>(
+    ctx: &mut impl MaySleep,
     name: &CStr,
     n: usize,
     cpus: Option<u32>,
@@ -240,7 +244,7 @@ pub(crate) fn scoped<F: Fn(usize, &mut Sleep) + Sync>(
         unsafe { core::mem::transmute(f as *const (dyn Fn(usize, &mut Sleep) + Sync)) };
     let threads = spawn_erased(name, n, cpus, raw)?;
     for t in threads.iter() {
-        while !t.wait(POLL_MS) {
+        while !t.wait(ctx, POLL_MS) {
             poll();
         }
     }

@@ -131,7 +131,7 @@ fn hazptr_updater(t: &Target, samples: usize) -> Result<KVec<u64>> {
 
 /// Samples of one variant, with or without busy readers; and the number of
 /// read sections the readers ran meanwhile.
-fn measure(v: &Variant, busy: bool) -> Result<(KVec<u64>, u64)> {
+fn measure(ctx: &mut Sleep, v: &Variant, busy: bool) -> Result<(KVec<u64>, u64)> {
     let t = Arc::new(
         Target {
             rcu: RcuPtr::new(Some(RcuBox::new(0u64, GFP_KERNEL)?)),
@@ -158,13 +158,13 @@ fn measure(v: &Variant, busy: bool) -> Result<(KVec<u64>, u64)> {
         }
     }
     let (u, run, samples) = (t.clone(), v.updater, v.samples);
-    let ns = KThread::run(c"gp-updater", Some(0), move |_| run(&u, samples));
+    let ns = KThread::run(ctx, c"gp-updater", Some(0), move |_| run(&u, samples));
     t.stop.store(true, Relaxed);
     drop(readers);
     Ok((ns??, t.sections.load(Relaxed)))
 }
 
-pub(super) fn run(_ctx: &mut Sleep, out: &mut Text) -> Result {
+pub(super) fn run(ctx: &mut Sleep, out: &mut Text) -> Result {
     let cpus = system::online_cpus();
     out.line(format_args!(
         "# update-side wait before freeing, microseconds"
@@ -188,7 +188,7 @@ pub(super) fn run(_ctx: &mut Sleep, out: &mut Text) -> Result {
                 out.line(format_args!("{:<28} busy n/a (one CPU)", v.name))?;
                 continue;
             }
-            let (mut ns, sections) = measure(v, busy)?;
+            let (mut ns, sections) = measure(ctx, v, busy)?;
             med[i][j] = median(&mut ns);
             let p99 = percentile(&mut ns, 99);
             out.line(format_args!(

@@ -406,7 +406,7 @@ impl Protected for ByRcu {
             _ => {}
         }
         // The engine's emergency path uses `call_rcu()`.
-        rcu::barrier();
+        rcu::barrier(ctx);
     }
 }
 
@@ -456,19 +456,20 @@ const IRQ_PERIOD_NS: u64 = 100_000;
 
 /// Runs `body` with a hard-interrupt reader ticking on this CPU.
 fn with_irq_reader<P: Protected, R>(
+    ctx: &mut Sleep,
     t: &Arc<HashTable<KeyObj, P>>,
     r: &Arc<Readers>,
-    body: impl FnOnce() -> R,
+    body: impl FnOnce(&mut Sleep) -> R,
 ) -> Result<R> {
     let (tt, rr) = (t.clone(), r.clone());
     let timer = KBox::pin_init(
-        PeriodicTimer::new(IRQ_PERIOD_NS, move |ctx| {
+        PeriodicTimer::new(IRQ_PERIOD_NS, move |irq| {
             let n = rr.irq_reads.load(Relaxed) as usize;
-            rr.lookup(ctx, &tt, n, true);
+            rr.lookup(irq, &tt, n, true);
         }),
         GFP_KERNEL,
     )?;
-    Ok(timer.as_ref().run_while(body))
+    Ok(timer.as_ref().run_while(ctx, body))
 }
 
 /// A reader thread's loop on its CPU, with a hard-interrupt reader on top,
@@ -479,7 +480,7 @@ fn reader<P: Protected>(
     r: &Arc<Readers>,
     cpu: usize,
 ) -> Result {
-    with_irq_reader(t, r, || {
+    with_irq_reader(ctx, t, r, |ctx| {
         let mut i = cpu;
         r.started.fetch_add(1, Relaxed);
         while !r.done.load(Relaxed) {
@@ -600,6 +601,7 @@ const FIELDS: &[Field<Measured>] = &[
 /// on CPU 0 too when `irq_on_updater`), until `updater` returns; returns
 /// its result. Sleeps.
 fn with_readers<P: Protected, R: Send + Unpin>(
+    ctx: &mut Sleep,
     ctl: &Control,
     t: &Arc<HashTable<KeyObj, P>>,
     r: &Arc<Readers>,
@@ -616,7 +618,7 @@ fn with_readers<P: Protected, R: Send + Unpin>(
         new_spinlock!(None::<Result<R>>, "key_unregister_out"),
         GFP_KERNEL,
     )?;
-    ctl.threads(c"rcu_lab/keys", threads, &|i, ctx| {
+    ctl.threads(ctx, c"rcu_lab/keys", threads, &|i, ctx| {
         if i != 0 {
             if reader(ctx, t, r, i).is_err() {
                 ctl.stop();
@@ -632,7 +634,7 @@ fn with_readers<P: Protected, R: Send + Unpin>(
             waited += 1;
         }
         let res = if irq_on_updater {
-            with_irq_reader(t, r, || updater(ctx)).and_then(|x| x)
+            with_irq_reader(ctx, t, r, |ctx| updater(ctx)).and_then(|x| x)
         } else {
             updater(ctx)
         };
@@ -657,7 +659,7 @@ fn measure_on<P: Protected>(
     let keys = register(ctx, &table, n, &r)?;
     let freed_before = FREED.load(Relaxed);
     let stop = || ctl.stopping();
-    let mut m = with_readers(ctl, &table, &r, p.readers == 1, false, |ctx| {
+    let mut m = with_readers(ctx, ctl, &table, &r, p.readers == 1, false, |ctx| {
         let mut m = Measured {
             keys: p.keys,
             lookup_ns: time_lookups(ctx, &table, &keys, p.lookups),
@@ -685,7 +687,7 @@ fn measure_on<P: Protected>(
     }
     drop(table);
     if p.idle == 1 {
-        m.idle = Some(ctl.idle(m.freed_us)?);
+        m.idle = Some(ctl.idle(ctx, m.freed_us)?);
     }
     Ok(m)
 }
@@ -757,13 +759,16 @@ pub(crate) fn stress(
     let shared = KeyUnregister::shared(ctx)?;
     let ctl = Control::new();
     match s {
-        Strategy::Hazptr => stress_on::<ByHazptr>(&ctl, &shared, s, ms, bits, keys, look, stop),
-        _ => stress_on::<ByRcu>(&ctl, &shared, s, ms, bits, keys, look, stop),
+        Strategy::Hazptr => {
+            stress_on::<ByHazptr>(ctx, &ctl, &shared, s, ms, bits, keys, look, stop)
+        }
+        _ => stress_on::<ByRcu>(ctx, &ctl, &shared, s, ms, bits, keys, look, stop),
     }
 }
 
 #[allow(clippy::too_many_arguments)]
 fn stress_on<P: Protected>(
+    ctx: &mut Sleep,
     ctl: &Control,
     shared: &Shared,
     s: Strategy,
@@ -778,7 +783,7 @@ fn stress_on<P: Protected>(
     let freed_before = FREED.load(Relaxed);
     let start = Instant::now();
     let never = || false;
-    let (cycles, registered) = with_readers(ctl, &table, &r, true, true, |ctx| {
+    let (cycles, registered) = with_readers(ctx, ctl, &table, &r, true, true, |ctx| {
         let (mut cycles, mut registered) = (0u64, 0u64);
         while start.elapsed_ns() < ms * 1_000_000 && !stop() && !ctl.stopping() {
             let ks = register(ctx, &table, keys, &r)?;
@@ -819,7 +824,7 @@ impl Spec for KeyUnregister {
 
     /// The keys (a 64-byte kmalloc object each on the debug kernel), the
     /// key lists and the buckets.
-    fn peak_bytes(p: &Params) -> Result<u64> {
+    fn peak_bytes(_ctx: &mut Sleep, p: &Params) -> Result<u64> {
         Ok(p.keys * (64 + 16) + (8 << p.bits))
     }
 

@@ -230,8 +230,8 @@ struct Loaded {
 }
 
 impl Shared<'_, '_> {
-    fn sample_slabs(&self) {
-        if let Some(s) = self.cache.attr(c"slabs") {
+    fn sample_slabs(&self, ctx: &mut Sleep) {
+        if let Some(s) = self.cache.attr(ctx, c"slabs") {
             self.peak_slabs.fetch_max(s, Relaxed);
         }
     }
@@ -245,7 +245,7 @@ impl Shared<'_, '_> {
     /// its deferred free, each part timed. Ends early when the run stops
     /// or an allocation fails (which stops the others too); objects
     /// allocated and not yet handed over are then freed at once.
-    fn thread(&self, i: usize) {
+    fn thread(&self, ctx: &mut Sleep, i: usize) {
         let Ok(mut objs) = KVVec::<SlabObj<'_>>::with_capacity(self.load.objects, GFP_KERNEL)
         else {
             return self.fail();
@@ -259,7 +259,7 @@ impl Shared<'_, '_> {
                 if j % STOP_CHECK == 0 && self.ctl.stopping() {
                     return;
                 }
-                let Ok(obj) = self.cache.alloc() else {
+                let Ok(obj) = self.cache.alloc(ctx) else {
                     return self.fail();
                 };
                 // Within the capacity reserved above.
@@ -278,7 +278,7 @@ impl Shared<'_, '_> {
             }
             self.enqueue_ns.fetch_add(t1.elapsed_ns(), Relaxed);
             if i == 0 {
-                self.sample_slabs();
+                self.sample_slabs(ctx);
             }
             task::cond_resched();
         }
@@ -288,6 +288,7 @@ impl Shared<'_, '_> {
 /// Runs the load on objects of `cache`, handing them to `batch` for the
 /// engine variant; `t0` is its start.
 fn load_run<'c>(
+    ctx: &mut Sleep,
     ctl: &Control,
     cache: &'c SlabCache,
     batch: Option<&Scope<'_, 'c>>,
@@ -306,9 +307,11 @@ fn load_run<'c>(
         peak_slabs: AtomicU64::new(0),
         failed: AtomicUsize::new(0),
     };
-    let r = ctl.threads(c"kfree_batching", load.threads, &|i, _| shared.thread(i));
+    let r = ctl.threads(ctx, c"kfree_batching", load.threads, &|i, ctx| {
+        shared.thread(ctx, i)
+    });
     let window_us = t0.elapsed_us();
-    shared.sample_slabs();
+    shared.sample_slabs(ctx);
     let loaded = Loaded {
         alloc_ns: shared.alloc_ns.load(Relaxed),
         enqueue_ns: shared.enqueue_ns.load(Relaxed),
@@ -336,9 +339,9 @@ fn measure(
         VARIANTS.iter().find(|v| v.v == way).map_or("?", |v| v.name),
         seq
     ))?;
-    let cache = SlabCache::new(name, load.size, way.sheaves())?;
+    let cache = SlabCache::new(ctx, name, load.size, way.sheaves())?;
     if failslab {
-        cache.set_attr(c"failslab", 1)?;
+        cache.set_attr(ctx, c"failslab", 1)?;
     }
     // The engine is the experiment's warm one, tuned to this run's params;
     // its counters are read as the change over this run.
@@ -351,8 +354,8 @@ fn measure(
     });
     let mut m = Measured {
         objects: load.total() as u64,
-        sheaf_capacity: cache.attr(c"sheaf_capacity"),
-        slab_pages: cache.attr(c"order").map(|o| 1u64 << o.min(10)),
+        sheaf_capacity: cache.attr(ctx, c"sheaf_capacity"),
+        slab_pages: cache.attr(ctx, c"order").map(|o| 1u64 << o.min(10)),
         ..Measured::default()
     };
     let gp0 = rcu::GpSeq::now();
@@ -364,12 +367,14 @@ fn measure(
     // `kvfree_rcu_barrier_on_cache()` for the kernel's kfree_rcu paths.
     let (r, loaded, end, stats) = match (engine, before) {
         (Some(e), Some(before)) => {
-            let (r, loaded) = e.scope(ctx, |s, _| load_run(ctl, &cache, Some(s), way, load, t0));
+            let (r, loaded) = e.scope(ctx, |s, ctx| {
+                load_run(ctx, ctl, &cache, Some(s), way, load, t0)
+            });
             let end = (t0.elapsed_us(), gp0.elapsed());
             (r, loaded, Some(end), e.stats().since(&before))
         }
         _ => {
-            let (r, loaded) = load_run(ctl, &cache, None, way, load, t0);
+            let (r, loaded) = load_run(ctx, ctl, &cache, None, way, load, t0);
             (r, loaded, None, Stats::default())
         }
     };
@@ -377,8 +382,8 @@ fn measure(
     // the engine, its objects freed; dropping the cache frees the rest.
     r?;
     m.window_us = loaded.window_us;
-    m.free_rcu_sheaf = cache.attr(c"free_rcu_sheaf");
-    m.free_rcu_sheaf_fail = cache.attr(c"free_rcu_sheaf_fail");
+    m.free_rcu_sheaf = cache.attr(ctx, c"free_rcu_sheaf");
+    m.free_rcu_sheaf_fail = cache.attr(ctx, c"free_rcu_sheaf_fail");
     let failed = loaded.failed;
     m.alloc_ns = loaded.alloc_ns;
     m.enqueue_ns = loaded.enqueue_ns;
@@ -426,7 +431,7 @@ fn measure(
         return Err(ENOMEM);
     }
     if idle {
-        let c = ctl.idle(m.reclaim_us)?;
+        let c = ctl.idle(ctx, m.reclaim_us)?;
         m.idle_gps = Some(c.gps);
         m.idle_exp_gps = Some(c.exp_gps);
     }
@@ -452,13 +457,14 @@ impl Spec for KfreeBatching {
     /// thread's array of a loop's objects, plus the engine's block pages
     /// (one per [`BLOCK_ENTRIES`] objects, and per CPU an open block and
     /// its largest cache).
-    fn peak_bytes(p: &Params) -> Result<u64> {
+    fn peak_bytes(ctx: &mut Sleep, p: &Params) -> Result<u64> {
         let probe = SlabCache::new(
+            ctx,
             CString::try_from_fmt(fmt!("rcu_lab_kfb_probe"))?,
             p.size as usize,
             true,
         )?;
-        let footprint = probe.attr(c"slab_size").unwrap_or(p.size).max(p.size);
+        let footprint = probe.attr(ctx, c"slab_size").unwrap_or(p.size).max(p.size);
         drop(probe);
         let total = p.threads * p.objects * p.loops;
         let blocks = total.div_ceil(BLOCK_ENTRIES as u64)

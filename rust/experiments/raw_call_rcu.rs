@@ -264,12 +264,12 @@ impl Engines {
     /// `call_rcu()` and the emergency paths). Sleeps.
     fn barrier(&self, ctx: &mut Sleep, way: Way) {
         if way == Way::Deferred {
-            self.deferred.flush();
+            self.deferred.flush(ctx);
         }
         if let Some(e) = self.engine(way) {
             e.drain_all(ctx);
         }
-        rcu::barrier();
+        rcu::barrier(ctx);
     }
 }
 
@@ -511,7 +511,7 @@ fn measure(
     let gp0 = rcu::GpSeq::now();
     let t0 = Instant::now();
     GAPS.start();
-    let r = ctl.threads(c"raw_call_rcu", p.threads as usize, &|_, ctx| {
+    let r = ctl.threads(ctx, c"raw_call_rcu", p.threads as usize, &|_, ctx| {
         load.thread(ctx)
     });
     // Every object handed over is dropped before the run ends, stopped or
@@ -555,7 +555,7 @@ fn measure(
         invoke_gaps,
     };
     if p.idle == 1 {
-        m.idle_gps = Some(ctl.idle(m.reclaim_us)?.gps);
+        m.idle_gps = Some(ctl.idle(ctx, m.reclaim_us)?.gps);
     }
     Ok(m)
 }
@@ -596,7 +596,7 @@ impl Spec for RawCallRcu {
     /// 32 bytes; KASAN's redzones fit the 64-byte class on the debug
     /// kernel), each thread's array of a loop's objects, and the block
     /// pages of one engine (pairs: twice as many).
-    fn peak_bytes(p: &Params) -> Result<u64> {
+    fn peak_bytes(_ctx: &mut Sleep, p: &Params) -> Result<u64> {
         let total = p.threads * p.objects * p.loops;
         let blocks = 2 * total.div_ceil(BLOCK_ENTRIES as u64)
             + system::possible_cpus() as u64 * (1 + p.cache_pages * 16);

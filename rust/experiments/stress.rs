@@ -227,7 +227,7 @@ fn reader<T: Table>(ctx: &mut Sleep, table: Arc<T>, stats: Arc<Stats>) -> Result
     )?;
     // The timer ticks on this CPU while the loop runs, and is cancelled
     // (waiting for a running callback) before `run_while` returns.
-    timer.as_ref().run_while(|| {
+    timer.as_ref().run_while(ctx, |ctx| {
         let mut turn = 0;
         while !stats.stop.load(Relaxed) {
             for i in 0..CELLS {

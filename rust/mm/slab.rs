@@ -12,6 +12,7 @@
 //! `struct kvfree_rcu_head`) at offset 0 and is zeroed when allocated.
 
 use crate::{
+    context::MaySleep,
     helpers,
     reclaim::{CallRcu, KfreeRcuNolock, KvfreeRcu, Reclaim, SynchronizeRcu},
 };
@@ -62,8 +63,14 @@ unsafe impl Sync for SlabCache {}
 impl SlabCache {
     /// Creates cache `name` of `size`-byte objects (within
     /// [`OBJECT_SIZES`]); without `sheaves` it is created with
-    /// `SLAB_NOLEAKTRACE`, which turns 7.3's sheaves off. Sleeps.
-    pub(crate) fn new(name: CString, size: usize, sheaves: bool) -> Result<Self> {
+    /// `SLAB_NOLEAKTRACE`, which turns 7.3's sheaves off. Sleeps: `ctx`
+    /// proves it may.
+    pub(crate) fn new(
+        _ctx: &mut impl MaySleep,
+        name: CString,
+        size: usize,
+        sheaves: bool,
+    ) -> Result<Self> {
         if !OBJECT_SIZES.contains(&size) {
             return Err(EINVAL);
         }
@@ -82,8 +89,9 @@ impl SlabCache {
     /// `GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN` it reclaims a little but
     /// never invokes the OOM killer, so a load that outgrows memory fails
     /// itself instead of having processes killed for it (nor does it dip
-    /// into the emergency reserves, `__GFP_NOMEMALLOC`). Sleeps.
-    pub(crate) fn alloc(&self) -> Result<SlabObj<'_>> {
+    /// into the emergency reserves, `__GFP_NOMEMALLOC`). Sleeps: `ctx`
+    /// proves it may.
+    pub(crate) fn alloc(&self, _ctx: &mut impl MaySleep) -> Result<SlabObj<'_>> {
         // SAFETY: The cache is live (type invariant).
         let p = unsafe { helpers::rcu_lab_kmem_cache_alloc_noretry(self.ptr.as_ptr(), true) };
         // INVARIANT: a new object of this cache, owned by nobody else.
@@ -107,8 +115,9 @@ impl SlabCache {
     }
 
     /// Writes `val` to `/sys/kernel/slab/<name>/<attr>` (e.g. `failslab`:
-    /// 1 makes failslab's `cache-filter` apply to this cache). Sleeps.
-    pub(crate) fn set_attr(&self, attr: &CStr, val: u64) -> Result {
+    /// 1 makes failslab's `cache-filter` apply to this cache). Sleeps:
+    /// `ctx` proves it may.
+    pub(crate) fn set_attr(&self, _ctx: &mut impl MaySleep, attr: &CStr, val: u64) -> Result {
         // SAFETY: Both strings are NUL-terminated.
         let r = unsafe {
             helpers::rcu_lab_slab_attr_set(self.name.as_char_ptr(), attr.as_char_ptr(), val)
@@ -119,8 +128,8 @@ impl SlabCache {
     /// The first number of `/sys/kernel/slab/<name>/<attr>`: `slabs`,
     /// `order`, `sheaf_capacity`, and with `CONFIG_SLUB_STATS` counters
     /// like `free_rcu_sheaf`. `None` if the kernel has no such file.
-    /// Sleeps.
-    pub(crate) fn attr(&self, attr: &CStr) -> Option<u64> {
+    /// Sleeps: `ctx` proves it may.
+    pub(crate) fn attr(&self, _ctx: &mut impl MaySleep, attr: &CStr) -> Option<u64> {
         let mut v = 0u64;
         // SAFETY: Both strings are NUL-terminated; `v` is valid for writes.
         let r = unsafe {

@@ -499,6 +499,7 @@ impl<'a, C: Contents> Engine<'a, C> {
         }
         let seq = BLOCK_CACHES.fetch_add(1, Relaxed);
         let blocks = SlabCache::new(
+            ctx,
             CString::try_from_fmt(fmt!("rcu_lab_{}_blocks_{}", C::NAME, seq))?,
             PAGE_SIZE,
             true,

@@ -18,7 +18,7 @@
 //! what the deferral buys on RT. The 7.3 crate has no `irq_work`.
 
 use super::{RcuBox, Retired};
-use crate::{helpers, reclaim::Reclaim};
+use crate::{context::MaySleep, helpers, reclaim::Reclaim};
 use core::{ffi::c_void, marker::PhantomData};
 use kernel::{bindings, prelude::*, types::Opaque};
 
@@ -98,8 +98,9 @@ impl<T: Send, R: Reclaim<Retired<T>> + Send + Sync> IrqDeferred<T, R> {
 
     /// Waits until the `irq_work` is neither pending nor running, then
     /// passes on what is left on the list, here: afterwards every object
-    /// handed over before the call has reached the target. Sleeps.
-    pub(crate) fn flush(&self) {
+    /// handed over before the call has reached the target. Sleeps: `ctx`
+    /// proves it may.
+    pub(crate) fn flush(&self, _ctx: &mut impl MaySleep) {
         // SAFETY: `raw` was initialised (type invariant).
         let first = unsafe { helpers::rcu_lab_irq_defer_flush(self.raw.get()) };
         // SAFETY: `rcu_lab_irq_defer_flush()` took the nodes off the list.
@@ -152,7 +153,10 @@ impl<T: Send, R: Reclaim<Retired<T>> + Send + Sync> PinnedDrop for IrqDeferred<T
         // No hand-over can race with the drop; after the flush the
         // `irq_work` is idle and the list empty, and `target` (dropped
         // after this) has every object.
-        self.flush();
+        // SAFETY: Dropping an `IrqDeferred` sleeps (its owner drops it in
+        // task context holding nothing: module exit, a cell's end); no
+        // token of the caller's is used meanwhile.
+        self.flush(&mut unsafe { <crate::context::Sleep as crate::context::Context>::assume() });
     }
 }
 

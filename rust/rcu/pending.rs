@@ -184,7 +184,7 @@ impl<T: Send> PendingFree<T> {
             }
             // The pending callback runs before this returns; it may queue
             // one more for the open half, which the next round waits for.
-            super::barrier();
+            super::barrier(ctx);
         }
     }
 }

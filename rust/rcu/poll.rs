@@ -4,6 +4,7 @@
 //!
 //! C header: [`include/linux/rcutree.h`](srctree/include/linux/rcutree.h).
 
+use crate::context::MaySleep;
 use kernel::{bindings, prelude::*};
 
 /// A grace-period cookie: names a grace period whose end can be polled
@@ -38,8 +39,8 @@ impl GpState {
     }
 
     /// Waits until the cookie has completed; returns at once if it has
-    /// (`cond_synchronize_rcu()`). Sleeps.
-    pub(crate) fn wait(self) {
+    /// (`cond_synchronize_rcu()`). Sleeps: `ctx` proves it may.
+    pub(crate) fn wait(self, _ctx: &mut impl MaySleep) {
         // SAFETY: As for `completed`; the function sleeps only in process
         // context, which its own `might_sleep()` checks.
         unsafe { bindings::cond_synchronize_rcu(self.0) }

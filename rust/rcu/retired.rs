@@ -4,6 +4,7 @@
 //! period before they may be freed.
 
 use super::{GpState, RcuBox};
+use crate::context::MaySleep;
 use crate::reclaim::{
     CallRcu, KfreeRcuNolock, KvfreeRcu, Reclaim, SynchronizeRcu, SynchronizeRcuExpedited, Wait,
 };
@@ -19,7 +20,7 @@ use kernel::{
 ///
 /// Ways to end it:
 ///
-/// * [`Retired::synchronize`] / [`Retired::synchronize_expedited`]: wait for
+/// * `SynchronizeRcu` / `SynchronizeRcuExpedited` (`reclaim.rs`): wait for
 ///   a grace period, then own the object again (sleeps);
 /// * [`Retired::call_rcu`]: drop it in an RCU callback (does not sleep);
 /// * [`Retired::kfree_rcu`]: free it without running `Drop`, batched by the
@@ -87,19 +88,30 @@ impl<T: Send> Retired<T> {
     }
 
     /// Waits for a grace period (`synchronize_rcu()`) and returns the
-    /// object, now unreachable by any reader. Sleeps.
-    pub(crate) fn synchronize(self) -> KBox<RcuBox<T>> {
-        // SAFETY: This wait sleeps, as its doc says: its caller may.
+    /// object, now unreachable by any reader: the wait of the
+    /// `SynchronizeRcu` strategy (`reclaim.rs`, whose rule is
+    /// `Reclaim::WAITS`; typed callers use `rcu::synchronize(ctx)`).
+    ///
+    /// # Safety
+    ///
+    /// The caller may sleep.
+    unsafe fn synchronize_unchecked(self) -> KBox<RcuBox<T>> {
+        // SAFETY: The caller may sleep.
         unsafe { super::synchronize_unchecked() };
         // SAFETY: A full grace period has elapsed since the object was
         // unlinked (type invariant), so no reader holds it any more.
         unsafe { self.reclaim() }
     }
 
-    /// As [`Retired::synchronize`], with an expedited grace period
-    /// (`synchronize_rcu_expedited()`). Sleeps.
-    pub(crate) fn synchronize_expedited(self) -> KBox<RcuBox<T>> {
-        // SAFETY: This wait sleeps, as its doc says: its caller may.
+    /// As [`Retired::synchronize_unchecked`], with an expedited grace
+    /// period (`synchronize_rcu_expedited()`): `SynchronizeRcuExpedited`'s
+    /// wait.
+    ///
+    /// # Safety
+    ///
+    /// The caller may sleep.
+    unsafe fn synchronize_expedited_unchecked(self) -> KBox<RcuBox<T>> {
+        // SAFETY: The caller may sleep.
         unsafe { super::synchronize_expedited_unchecked() };
         // SAFETY: As in `synchronize`.
         unsafe { self.reclaim() }
@@ -222,9 +234,10 @@ impl<T: Send> Polled<T> {
     }
 
     /// Waits for the grace period (`cond_synchronize_rcu()`: returns at once
-    /// if it has ended) and returns the object. Sleeps.
-    pub(crate) fn reclaim(self) -> KBox<RcuBox<T>> {
-        self.state.wait();
+    /// if it has ended) and returns the object. Sleeps: `ctx` proves it
+    /// may.
+    pub(crate) fn reclaim(self, ctx: &mut impl MaySleep) -> KBox<RcuBox<T>> {
+        self.state.wait(ctx);
         // SAFETY: As in `try_reclaim`, the grace period has ended.
         unsafe { self.retired.reclaim() }
     }
@@ -254,7 +267,9 @@ impl<T: Send> Wait<Retired<T>> for SynchronizeRcu {
     type Back = KBox<RcuBox<T>>;
 
     fn wait(&self, old: Retired<T>) -> KBox<RcuBox<T>> {
-        old.synchronize()
+        // SAFETY: A waiting strategy (`WAITS`) is used only where its
+        // caller may sleep (`Reclaim`).
+        unsafe { old.synchronize_unchecked() }
     }
 }
 
@@ -282,7 +297,8 @@ impl<T: Send> Wait<Retired<T>> for SynchronizeRcuExpedited {
     type Back = KBox<RcuBox<T>>;
 
     fn wait(&self, old: Retired<T>) -> KBox<RcuBox<T>> {
-        old.synchronize_expedited()
+        // SAFETY: As for `SynchronizeRcu`.
+        unsafe { old.synchronize_expedited_unchecked() }
     }
 }
 

@@ -181,7 +181,7 @@ fn contexts(tok: &mut Sleep) -> Result<Outcome> {
         GFP_KERNEL,
     )?;
     let start = Instant::now();
-    timer.as_ref().run_while(|| {
+    timer.as_ref().run_while(tok, |_| {
         while ctx.in_irq.load(Relaxed) < IRQ && start.elapsed_ns() < 10_000_000_000 {
             task::cond_resched();
         }
@@ -217,7 +217,7 @@ fn flood(ctx: &mut Sleep) -> Result<Outcome> {
     batch.fill_caches(ctx);
     let b = batch.clone();
     let start = Instant::now();
-    let r = task::KThread::run(c"flood", Some(0), move |_| -> Result {
+    let r = task::KThread::run(ctx, c"flood", Some(0), move |_| -> Result {
         for i in 0..n {
             b.kfree_rcu(obj(i)?);
         }
@@ -285,21 +285,21 @@ fn hotplug(ctx: &mut Sleep) -> Result<Outcome> {
     )?;
     batch.fill_caches(ctx);
     let b = batch.clone();
-    task::KThread::run(c"hotplug", Some(cpu), move |_| -> Result {
+    task::KThread::run(ctx, c"hotplug", Some(cpu), move |_| -> Result {
         for i in 0..N {
             b.kfree_rcu(obj(i)?);
         }
         Ok(())
     })??;
     let before = batch.stats();
-    system::set_cpu_online(cpu, false)?;
+    system::set_cpu_online(ctx, cpu, false)?;
     batch.barrier(ctx);
     let offline = batch.stats();
-    let back = system::set_cpu_online(cpu, true);
+    let back = system::set_cpu_online(ctx, cpu, true);
     // Once back, the CPU uses the engine as before.
     let b = batch.clone();
     let again = back.and_then(|()| {
-        task::KThread::run(c"hotplug", Some(cpu), move |_| -> Result {
+        task::KThread::run(ctx, c"hotplug", Some(cpu), move |_| -> Result {
             for i in 0..N {
                 b.kfree_rcu(obj(i)?);
             }
@@ -329,7 +329,7 @@ fn hotplug(ctx: &mut Sleep) -> Result<Outcome> {
 fn alloc_fail(ctx: &mut Sleep) -> Result<Outcome> {
     const N: usize = 2 * BLOCK_ENTRIES;
     let batch = KfreeBatch::new(ctx, c"alloc_fail", Config::default())?;
-    batch.block_cache().set_attr(c"failslab", 1)?;
+    batch.block_cache().set_attr(ctx, c"failslab", 1)?;
     // Cached pages from before failslab applied go back; refills now fail.
     batch.scan(usize::MAX);
     batch.fill_caches(ctx);
@@ -338,7 +338,7 @@ fn alloc_fail(ctx: &mut Sleep) -> Result<Outcome> {
     }
     batch.barrier(ctx);
     let s = batch.stats();
-    batch.block_cache().set_attr(c"failslab", 0)?;
+    batch.block_cache().set_attr(ctx, c"failslab", 0)?;
     Outcome::new(
         all_freed(&batch, N) && s.emergency == N && s.refill_failures > 0,
         format_args!(
@@ -361,7 +361,7 @@ where
     let n = 2 * BLOCK_ENTRIES;
     let stats = Stats::new()?;
     let batch = Batch::<C>::new(ctx, c"callbacks_alloc_fail", Config::default())?;
-    batch.block_cache().set_attr(c"failslab", 1)?;
+    batch.block_cache().set_attr(ctx, c"failslab", 1)?;
     // Cached pages from before failslab applied go back; refills now fail.
     batch.scan(usize::MAX);
     batch.fill_caches(ctx);
@@ -369,7 +369,7 @@ where
     batch.reclaim_all(&mut old);
     batch.barrier(ctx);
     let s = batch.stats();
-    batch.block_cache().set_attr(c"failslab", 0)?;
+    batch.block_cache().set_attr(ctx, c"failslab", 0)?;
     Ok((n, s, stats.freed.load(Relaxed) as usize))
 }
 

@@ -65,7 +65,7 @@ fn basics(ctx: &mut Sleep) -> Result<Outcome> {
         .swap(Some(KBox::new(Counted::new(1, &stats), GFP_KERNEL)?))
         .ok_or(EINVAL)?;
     let t = Instant::now();
-    let back = old.synchronize();
+    let back = old.synchronize(ctx);
     let idle_us = t.elapsed_us();
     let back_seq = back.seq();
     drop(back);
@@ -108,7 +108,7 @@ fn basics(ctx: &mut Sleep) -> Result<Outcome> {
             .swap(Some(KBox::new(Counted::new(2, &stats), GFP_KERNEL)?))
             .ok_or(EINVAL)?;
         let t = Instant::now();
-        drop(old.synchronize());
+        drop(old.synchronize(ctx));
         let waited = t.elapsed_us() / 1000;
         let seen = done.load(Ordering::Relaxed);
         reader.join();
@@ -186,11 +186,11 @@ impl Table for HpTable {
         Read { found, ok, nested }
     }
 
-    fn update(&self, _ctx: &mut Sleep, i: usize, seq: u64, stats: &Arc<Stats>) -> Result {
+    fn update(&self, ctx: &mut Sleep, i: usize, seq: u64, stats: &Arc<Stats>) -> Result {
         let new = KBox::new(Counted::new(seq, stats), GFP_KERNEL)?;
         stats.allocated.fetch_add(1, Ordering::Relaxed);
         if let Some(old) = self.cells[i].swap(Some(new)) {
-            drop(old.synchronize());
+            drop(old.synchronize(ctx));
         }
         Ok(())
     }

@@ -122,7 +122,7 @@ const REAPED_PER_CONTEXT: usize = 8;
 /// unregisters and frees all of them. The kselftest compares
 /// `/proc/lockdep_stats` before and after.
 pub(super) fn reaped_contexts(ctx: &mut Sleep) -> Result<Outcome> {
-    let reaper = KeyReaper::new(4)?;
+    let reaper = KeyReaper::new(ctx, 4)?;
     let mut made = KVec::new();
     for _ in 0..3 * REAPED_PER_CONTEXT {
         let key = reaper.key(ctx)?;
@@ -158,7 +158,7 @@ pub(super) fn reaped_contexts(ctx: &mut Sleep) -> Result<Outcome> {
         }),
         GFP_KERNEL,
     )?;
-    timer.as_ref().run_while(|| {
+    timer.as_ref().run_while(ctx, |ctx| {
         for _ in 0..200 {
             if irq_keys.lock_irqsave(ctx).is_empty() {
                 break;
@@ -180,8 +180,8 @@ pub(super) fn reaped_contexts(ctx: &mut Sleep) -> Result<Outcome> {
         drop(k.take());
         drop(g);
     }
-    rcu::barrier();
-    reaper.flush();
+    rcu::barrier(ctx);
+    reaper.flush(ctx);
     let (pending, unregistered, batches) = reaper.counts();
     let irq = in_hardirq.load(Relaxed);
     drop(reaper);

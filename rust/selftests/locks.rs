@@ -280,7 +280,7 @@ fn nested_order(ctx: &mut Sleep) -> Result<Outcome> {
 const KEYS: usize = 10_000;
 const KEY_THREADS: usize = 8;
 
-fn dynamic_keys(_ctx: &mut Sleep) -> Result<Outcome> {
+fn dynamic_keys(ctx: &mut Sleep) -> Result<Outcome> {
     let used = Arc::new(AtomicUsize::new(0), GFP_KERNEL)?;
     let failed = Arc::new(AtomicUsize::new(0), GFP_KERNEL)?;
     let start = Instant::now();
@@ -290,7 +290,7 @@ fn dynamic_keys(_ctx: &mut Sleep) -> Result<Outcome> {
         threads.push(
             KThread::spawn(c"keys", None, move |ctx| {
                 for _ in 0..KEYS / KEY_THREADS {
-                    let key = match LockClass::new_dynamic() {
+                    let key = match LockClass::new_dynamic(ctx) {
                         Ok(k) => k,
                         Err(_) => {
                             failed.fetch_add(1, Ordering::Relaxed);
@@ -320,7 +320,7 @@ fn dynamic_keys(_ctx: &mut Sleep) -> Result<Outcome> {
     }
     let elapsed = start.elapsed_us();
     // lockdep frees zapped classes from an RCU callback.
-    crate::rcu::barrier();
+    crate::rcu::barrier(ctx);
     let used = used.load(Ordering::Relaxed);
     let failed = failed.load(Ordering::Relaxed);
     let lockdep = Lockdep::current();

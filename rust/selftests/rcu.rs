@@ -110,7 +110,7 @@ fn poll(ctx: &mut Sleep) -> Result<Outcome> {
         // Completed already (the thread was preempted for a whole grace
         // period): correct, just not the common case.
         Ok(b) => (false, b),
-        Err(polled) => (true, polled.reclaim()),
+        Err(polled) => (true, polled.reclaim(ctx)),
     };
     let right_one = back.seq() == 0;
     drop(back);
@@ -196,7 +196,7 @@ impl<E: Element, R: Reclaim<Retired<E>> + Default + Send + Sync + 'static> Table
         }
     }
 
-    fn update(&self, _ctx: &mut Sleep, i: usize, seq: u64, stats: &Arc<Stats>) -> Result {
+    fn update(&self, ctx: &mut Sleep, i: usize, seq: u64, stats: &Arc<Stats>) -> Result {
         let new = RcuBox::new(E::new(seq, stats), GFP_KERNEL)?;
         stats.allocated.fetch_add(1, Relaxed);
         if let Some(old) = self.cells[i].swap(Some(new)) {
@@ -205,7 +205,7 @@ impl<E: Element, R: Reclaim<Retired<E>> + Default + Send + Sync + 'static> Table
             // objects cannot count, and the kernel bounds their backlog:
             // `kvfree_rcu_barrier()` is not exported in 7.3 to throttle).
             if !R::WAITS && core::mem::needs_drop::<E>() && stats.outstanding() > BACKLOG {
-                rcu::barrier();
+                rcu::barrier(ctx);
             }
         }
         Ok(())
@@ -213,7 +213,7 @@ impl<E: Element, R: Reclaim<Retired<E>> + Default + Send + Sync + 'static> Table
 }
 
 fn stress<E: Element, R: Reclaim<Retired<E>> + Default + Send + Sync + 'static>(
-    _ctx: &mut Sleep,
+    ctx: &mut Sleep,
 ) -> Result<Outcome> {
     let stats = Stats::new()?;
     let table = Arc::new(RcuTable::<E, R>::new(&stats)?, GFP_KERNEL)?;
@@ -221,7 +221,7 @@ fn stress<E: Element, R: Reclaim<Retired<E>> + Default + Send + Sync + 'static>(
     // Every thread and timer is gone, so the table was dropped with the last
     // reference: wait for the callbacks. (kfree_rcu() objects cannot count
     // their frees; kmemleak checks them after the suite.)
-    rcu::barrier();
+    rcu::barrier(ctx);
     let allocated = stats.allocated.load(Relaxed);
     let freed = stats.freed.load(Relaxed);
     // Elements without `Drop` cannot count themselves: kmemleak checks them.
@@ -284,7 +284,7 @@ fn double_call_rcu(ctx: &mut Sleep) -> Result<Outcome> {
         // kernel leaks the object rather than free it twice.
         unsafe { Retired::from_raw(raw) }.call_rcu();
     }
-    rcu::barrier();
+    rcu::barrier(ctx);
     Outcome::new(true, format_args!("queued one rcu_head twice"))
 }
 
@@ -310,7 +310,7 @@ fn odebug_pool_raw(ctx: &mut Sleep) -> Result<Outcome> {
         let _g = lock.lock_irqsave(ctx);
         CallRcu.reclaim_all(&mut old);
     }
-    rcu::barrier();
+    rcu::barrier(ctx);
     let freed = stats.freed.load(Relaxed) as usize;
     Outcome::new(
         freed == n,

@@ -23,6 +23,7 @@
 //! do so in process context. A [`super::ReapedKey`] lifts that rule: its
 //! last holder may go in any context, and its reaper unregisters it later.
 
+use crate::context::MaySleep;
 use kernel::{
     prelude::*,
     sync::{Arc, LockClassKey},
@@ -55,8 +56,9 @@ pub(crate) enum LockClass {
 
 impl LockClass {
     /// A new dynamic class: allocates and registers a key. Sleeps (in the
-    /// allocation); the key is unregistered when the last holder drops it.
-    pub(crate) fn new_dynamic() -> Result<Self> {
+    /// allocation: `ctx` proves it may); the key is unregistered when the
+    /// last holder drops it.
+    pub(crate) fn new_dynamic(_ctx: &mut impl MaySleep) -> Result<Self> {
         Ok(LockClass::Dynamic(Arc::pin_init(
             LockClassKey::new_dynamic(),
             GFP_KERNEL,

@@ -186,8 +186,9 @@ impl DeferredRun for Inner {
 
 impl KeyReaper {
     /// A reaper with `threads` workers (1 to 64), all of which unregister
-    /// at once until [`KeyReaper::set_pool`] says otherwise. Sleeps.
-    pub(crate) fn new(threads: usize) -> Result<Self> {
+    /// at once until [`KeyReaper::set_pool`] says otherwise. Sleeps: `ctx`
+    /// proves it may.
+    pub(crate) fn new(_ctx: &mut impl MaySleep, threads: usize) -> Result<Self> {
         let threads = threads.clamp(1, 64);
         let inner = Arc::pin_init(
             pin_init!(&this in Inner {
@@ -261,8 +262,14 @@ impl KeyReaper {
     }
 
     /// Waits until every key whose last handle was dropped before the call
-    /// is unregistered and freed. Sleeps.
-    pub(crate) fn flush(&self) {
+    /// is unregistered and freed. Sleeps: `ctx` proves it may.
+    pub(crate) fn flush(&self, _ctx: &mut impl MaySleep) {
+        self.flush_unchecked();
+    }
+
+    /// [`KeyReaper::flush`] for the reaper's own drop, which sleeps by its
+    /// documented rule.
+    fn flush_unchecked(&self) {
         self.inner.take_list();
         let mut q = self.inner.queue.lock();
         while self.inner.pending.load(Ordering::Acquire) != 0 {
@@ -288,7 +295,7 @@ impl Drop for KeyReaper {
     fn drop(&mut self) {
         let mut waited = 0u32;
         loop {
-            self.flush();
+            self.flush_unchecked();
             let live = self.inner.live.load(Ordering::Acquire);
             if live == 0 {
                 break;

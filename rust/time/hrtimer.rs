@@ -20,7 +20,7 @@
 //! without sleeping ([`NoWait`]: softirq on lazy and full, the timer
 //! thread on RT).
 
-use crate::context::{self, Atomic, Context, NoWait};
+use crate::context::{self, Atomic, Context, MaySleep, NoWait};
 use core::marker::PhantomData;
 use kernel::{
     impl_has_hr_timer,
@@ -41,7 +41,7 @@ use kernel::{
 /// ```ignore
 /// let ticks = AtomicU64::new(0);
 /// let t = KBox::pin_init(PeriodicTimer::new(100_000, |_ctx| { ticks.fetch_add(1, Relaxed); }), GFP_KERNEL)?;
-/// t.as_ref().run_while(|| busy_work()); // ticks every 100 us on this CPU meanwhile
+/// t.as_ref().run_while(ctx, |ctx| busy_work(ctx)); // ticks every 100 us on this CPU meanwhile
 /// ```
 #[pin_data]
 pub(crate) struct Timer<F, M>
@@ -93,10 +93,15 @@ macro_rules! timer_mode {
             /// Runs `body` with the timer ticking on the current CPU (call
             /// it from a task bound to the CPU it should tick on); the first
             /// tick is one period from now. The timer is cancelled before
-            /// this returns. Sleeps.
-            pub(crate) fn run_while<R>(self: Pin<&Self>, body: impl FnOnce() -> R) -> R {
+            /// this returns. Sleeps: `ctx` proves it may, and `body` gets it
+            /// back.
+            pub(crate) fn run_while<X: MaySleep, R>(
+                self: Pin<&Self>,
+                ctx: &mut X,
+                body: impl FnOnce(&mut X) -> R,
+            ) -> R {
                 let period = self.period;
-                self.start_scoped(period, body)
+                self.start_scoped(period, || body(ctx))
             }
         }
 

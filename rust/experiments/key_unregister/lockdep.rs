@@ -140,7 +140,7 @@ fn measure(
     let mut classes = KVec::with_capacity(n, GFP_KERNEL)?;
     for _ in 0..n {
         let class = match way {
-            Way::Serial => LockClass::new_dynamic()?,
+            Way::Serial => LockClass::new_dynamic(ctx)?,
             Way::Reaped => LockClass::Reaped(shared.reaper.key(ctx)?),
         };
         let lock: Pin<KBox<RawSpinLock<u64>>> = KBox::pin_init(
@@ -162,7 +162,7 @@ fn measure(
     drop(classes);
     m.caller_us = start.elapsed_us();
     if way == Way::Reaped && !(last && p.flush == 0) {
-        shared.reaper.flush();
+        shared.reaper.flush(ctx);
     }
     m.total_us = start.elapsed_us();
     m.run = activity.since();
@@ -179,7 +179,7 @@ fn measure(
         }
     }
     if p.idle == 1 {
-        m.idle = Some(ctl.idle(m.total_us)?);
+        m.idle = Some(ctl.idle(ctx, m.total_us)?);
     }
     Ok(m)
 }
@@ -189,14 +189,14 @@ impl Spec for LockdepKeys {
     type Params = Params;
     type Shared = Shared;
 
-    fn shared(_ctx: &mut Sleep) -> Result<Shared> {
+    fn shared(ctx: &mut Sleep) -> Result<Shared> {
         Ok(Shared {
-            reaper: KeyReaper::new(32)?,
+            reaper: KeyReaper::new(ctx, 32)?,
         })
     }
 
     /// A key, a lock and a class handle per key, with slab overheads.
-    fn peak_bytes(p: &Params) -> Result<u64> {
+    fn peak_bytes(_ctx: &mut Sleep, p: &Params) -> Result<u64> {
         Ok(p.keys * 512)
     }
 

@@ -391,7 +391,7 @@ fn in_context(tok: &mut Sleep, shared: &Arc<Shared>, ctx: Context, way: Way) -> 
                 GFP_KERNEL,
             )?;
             shared.armed.store(true, Relaxed);
-            t.as_ref().run_while(|| shared.wait_done())?;
+            t.as_ref().run_while(tok, |_| shared.wait_done())?;
         }
         Context::Hardirq => {
             let s = shared.clone();
@@ -400,7 +400,7 @@ fn in_context(tok: &mut Sleep, shared: &Arc<Shared>, ctx: Context, way: Way) -> 
                 GFP_KERNEL,
             )?;
             shared.armed.store(true, Relaxed);
-            t.as_ref().run_while(|| shared.wait_done())?;
+            t.as_ref().run_while(tok, |_| shared.wait_done())?;
         }
         Context::RcuCallback => {
             let s = shared.clone();
@@ -495,12 +495,12 @@ fn cell(
     drop(left_objs);
     drop(left_bare);
     if way == Way::Deferred {
-        shared.deferred.flush();
+        shared.deferred.flush(tok);
     }
     if let Some(e) = engine {
         e.barrier(tok);
     }
-    rcu::barrier();
+    rcu::barrier(tok);
     r?;
     let stats = engine.zip(before).map(|(e, b)| e.stats().since(&b));
     let dropped = match way {

@@ -157,7 +157,7 @@ impl<C: Contents> Engine<'_, C> {
                 fsleep(Delta::from_millis(1));
             }
         }
-        crate::rcu::barrier();
+        crate::rcu::barrier(ctx);
     }
 }
 
