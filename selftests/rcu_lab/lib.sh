@@ -116,3 +116,19 @@ lockdep_stat() {
 lockdep_class_names() {
 	sed -n 's/^[0-9a-f]* FD: *[0-9]* BD: *[0-9]* [^:]*: //p' /proc/lockdep
 }
+
+# The "lock-classes" count, with the class names written to FILE, taken
+# while the count did not change: a class other kernel code registers
+# between the two reads would otherwise be counted but not listed (CI saw
+# that once, 2026-12-05). Retries up to 20 times.
+lockdep_snapshot() { # FILE
+	local c1 c2 i=0
+	while :; do
+		c1=$(lockdep_stat lock-classes)
+		lockdep_class_names >"$1"
+		c2=$(lockdep_stat lock-classes)
+		[ "$c1" = "$c2" ] || [ $i -ge 20 ] && break
+		i=$((i + 1))
+	done
+	echo "$c2"
+}

@@ -20,13 +20,11 @@ done
 # Every dynamic key's class must be zapped and freed. Other kernel code may
 # use a lock for the first time meanwhile (writeback timers, workqueues):
 # those new classes are listed and set apart, by name.
-n0=$(lockdep_stat lock-classes)
+n0=$(lockdep_snapshot /tmp/classes.before)
 z0=$(lockdep_stat "zapped classes")
-lockdep_class_names >/tmp/classes.before
 rcu_lab_test lock_dynamic_keys rcu_lab_case lock_dynamic_keys
-n1=$(lockdep_stat lock-classes)
+n1=$(lockdep_snapshot /tmp/classes.after)
 z1=$(lockdep_stat "zapped classes")
-lockdep_class_names >/tmp/classes.after
 left=$(grep -c '^rcu_lab_dynamic' /tmp/classes.after)
 # Multiset difference: classes in "after" that "before" did not have.
 awk 'NR == FNR { seen[$0]++; next } seen[$0]-- <= 0' /tmp/classes.before /tmp/classes.after |
