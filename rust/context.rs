@@ -152,12 +152,17 @@ impl Context for Atomic {
     }
 }
 
+/// What a preemption-disabled section lends a caller that may allocate:
+/// [`NoWait`] on lazy and full, [`Atomic`] on PREEMPT_RT, where
+/// `GFP_NOWAIT` may take a sleeping lock. The one place the model decides.
+#[cfg(not(CONFIG_PREEMPT_RT))]
+type AllocPreemptOff = NoWait;
+#[cfg(CONFIG_PREEMPT_RT)]
+type AllocPreemptOff = Atomic;
+
 impl Context for NoWait {
     type UpToNoWait = NoWait;
-    #[cfg(not(CONFIG_PREEMPT_RT))]
-    type PreemptOff = NoWait;
-    #[cfg(CONFIG_PREEMPT_RT)]
-    type PreemptOff = Atomic;
+    type PreemptOff = AllocPreemptOff;
 
     #[inline]
     unsafe fn assume() -> Self {
@@ -174,10 +179,7 @@ impl Context for NoWait {
 
 impl Context for Sleep {
     type UpToNoWait = NoWait;
-    #[cfg(not(CONFIG_PREEMPT_RT))]
-    type PreemptOff = NoWait;
-    #[cfg(CONFIG_PREEMPT_RT)]
-    type PreemptOff = Atomic;
+    type PreemptOff = AllocPreemptOff;
 
     #[inline]
     unsafe fn assume() -> Self {

@@ -156,7 +156,7 @@ impl<T: Send, R: Reclaim<Retired<T>> + Send + Sync> PinnedDrop for IrqDeferred<T
         // SAFETY: Dropping an `IrqDeferred` sleeps (its owner drops it in
         // task context holding nothing: module exit, a cell's end); no
         // token of the caller's is used meanwhile.
-        self.flush(&mut unsafe { <crate::context::Sleep as crate::context::Context>::assume() });
+        unsafe { crate::context::enter(|ctx: &mut crate::context::Sleep| self.flush(ctx)) };
     }
 }
 

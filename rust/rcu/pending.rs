@@ -23,7 +23,7 @@
 
 use super::{RcuBox, Retired};
 use crate::{
-    context::{self, Atomic, Context, MaySleep, NoWait},
+    context::{self, Atomic, MaySleep, NoWait, Sleep},
     new_raw_spinlock,
     reclaim::Reclaim,
     sync::RawSpinLock,
@@ -94,15 +94,16 @@ unsafe extern "C" fn free_closed<T: Send>(head: *mut bindings::callback_head) {
     let this = unsafe { &*head.cast::<PendingFree<T>>() };
     // SAFETY: An RCU callback may allocate without sleeping: softirq on
     // lazy and full, the rcuc thread with bottom halves off on RT.
-    let mut ctx = unsafe { <NoWait as Context>::assume() };
-    let (closed, again) = {
-        let mut st = this.state.lock_irqsave(&mut ctx);
-        let i = st.index ^ 1;
-        let closed = core::mem::take(&mut st.list[i]);
-        st.len[i] = 0;
-        st.scheduled = false;
-        st.callbacks += 1;
-        (closed, st.prepare())
+    let (closed, again) = unsafe {
+        context::enter(|ctx: &mut NoWait| {
+            let mut st = this.state.lock_irqsave(ctx);
+            let i = st.index ^ 1;
+            let closed = core::mem::take(&mut st.list[i]);
+            st.len[i] = 0;
+            st.scheduled = false;
+            st.callbacks += 1;
+            (closed, st.prepare())
+        })
     };
     if again {
         // INVARIANT: `scheduled` was set by `prepare`.
@@ -198,11 +199,8 @@ impl<T: Send> Reclaim<Retired<T>> for PendingFree<T> {
     /// and `call_rcu()`; never allocates.
     fn reclaim(&self, old: Retired<T>) {
         let node = old.into_raw().cast::<bindings::callback_head>();
-        // SAFETY: `reclaim` is given no token and calls no code that was
-        // given one.
-        let mut ctx = unsafe { <Atomic as Context>::assume() };
-        let queue = {
-            let mut st = self.state.lock_irqsave(&mut ctx);
+        let push = |ctx: &mut Atomic| {
+            let mut st = self.state.lock_irqsave(ctx);
             let i = st.index;
             // SAFETY: `node` is the `rcu_head` (offset 0) of an object this
             // value now owns, unused while it is retired and not queued.
@@ -212,6 +210,9 @@ impl<T: Send> Reclaim<Retired<T>> for PendingFree<T> {
             st.len[i] += 1;
             st.prepare()
         };
+        // SAFETY: `reclaim` is given no token and calls no code that was
+        // given one.
+        let queue = unsafe { context::untracked(push) };
         if queue {
             self.queue();
         }
@@ -221,12 +222,11 @@ impl<T: Send> Reclaim<Retired<T>> for PendingFree<T> {
 #[pinned_drop]
 impl<T: Send> PinnedDrop for PendingFree<T> {
     fn drop(self: Pin<&mut Self>) {
+        // No adder can race with the drop; afterwards no callback is
+        // pending and both halves are empty.
         // SAFETY: Dropping a `PendingFree` sleeps (its owner drops it in
         // task context holding nothing: module exit, a test's end), and no
         // token of the caller's is used meanwhile.
-        let mut ctx = unsafe { <crate::context::Sleep as Context>::assume() };
-        // No adder can race with the drop; afterwards no callback is
-        // pending and both halves are empty.
-        self.flush(&mut ctx);
+        unsafe { context::enter(|ctx: &mut Sleep| self.flush(ctx)) };
     }
 }

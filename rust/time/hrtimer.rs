@@ -77,8 +77,8 @@ impl Entered for RelativePinnedSoftMode<Monotonic> {
 }
 
 macro_rules! timer_mode {
-    ($mode:ident, $token:ty) => {
-        impl<F: Fn(&mut $token) + Send + Sync + 'static> Timer<F, $mode<Monotonic>> {
+    ($mode:ident) => {
+        impl<F: Fn(&mut <$mode<Monotonic> as Entered>::Token) + Send + Sync + 'static> Timer<F, $mode<Monotonic>> {
             /// A stopped timer that will call `f` every `period_ns`
             /// nanoseconds.
             pub(crate) fn new(period_ns: u64, f: F) -> impl PinInit<Self> {
@@ -105,22 +105,22 @@ macro_rules! timer_mode {
             }
         }
 
-        impl<F: Fn(&mut $token) + Send + Sync + 'static> HrTimerCallback
+        impl<F: Fn(&mut <$mode<Monotonic> as Entered>::Token) + Send + Sync + 'static> HrTimerCallback
             for Timer<F, $mode<Monotonic>>
         {
             type Pointer<'a> = Pin<&'a Self>;
 
             fn run(this: Pin<&Self>, mut ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
                 // SAFETY: The callback runs in this mode's context, which
-                // proves what `$token` proves (`Entered`), for this call.
-                unsafe { context::enter(|c: &mut $token| (this.f)(c)) };
+                // proves what its `Entered::Token` proves, for this call.
+                unsafe { context::enter(|c: &mut <$mode<Monotonic> as Entered>::Token| (this.f)(c)) };
                 ctx.forward_now(this.period);
                 HrTimerRestart::Restart
             }
         }
 
         impl_has_hr_timer! {
-            impl{F: Fn(&mut $token) + Send + Sync + 'static} HasHrTimer<Self> for Timer<F, $mode<Monotonic>> {
+            impl{F: Fn(&mut <$mode<Monotonic> as Entered>::Token) + Send + Sync + 'static} HasHrTimer<Self> for Timer<F, $mode<Monotonic>> {
                 mode: $mode<Monotonic>,
                 field: self.timer
             }
@@ -128,5 +128,5 @@ macro_rules! timer_mode {
     };
 }
 
-timer_mode!(RelativePinnedHardMode, Atomic);
-timer_mode!(RelativePinnedSoftMode, NoWait);
+timer_mode!(RelativePinnedHardMode);
+timer_mode!(RelativePinnedSoftMode);
