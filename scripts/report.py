@@ -303,6 +303,11 @@ def kfree_targets(med):
     if fb is not None and total:
         out.append(("at most 1 % of the engine's objects through the emergency path",
                     f"{100 * fb / total:.2f} %", fb / total <= 0.01))
+    bp, bb = n("engine", "block_pages"), n("engine", "block_bound")
+    if bp is not None and bb is not None:
+        out.append(("engine block pages at their peak within the bound batch_flood checks "
+                    "(blocks the objects need + one open block and cache_pages per CPU)",
+                    f"{bp:.0f} vs {bb:.0f} pages", bp <= bb))
     return out
 
 

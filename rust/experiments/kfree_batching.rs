@@ -149,8 +149,11 @@ struct Measured {
     /// Highest slab count of the variant's cache seen, pages per slab.
     peak_slabs: Option<u64>,
     slab_pages: Option<u64>,
-    /// Engine block pages at their peak.
+    /// Engine block pages at their peak, and their bound: the blocks the
+    /// run's objects need, plus one open block and `cache_pages` per CPU
+    /// (as `batch_flood` checks it).
     block_pages: Option<u64>,
+    block_bound: Option<u64>,
     /// Objects that took an emergency or fallback path.
     fallback: Option<u64>,
     /// Slab counters (`sheaf_capacity`; `free_rcu_sheaf`,
@@ -196,6 +199,7 @@ const FIELDS: &[Field<Measured>] = &[
     F::value("peak_slabs", |m| m.peak_slabs),
     F::value("slab_pages", |m| m.slab_pages),
     F::value("block_pages", |m| m.block_pages),
+    F::value("block_bound", |m| m.block_bound),
     F::value("peak_pages", |m| m.peak_pages()),
     F::value("fallback", |m| m.fallback),
     F::value("sheaf_capacity", |m| m.sheaf_capacity),
@@ -398,6 +402,10 @@ fn measure(
         Way::Engine => {
             m.requests = Some(stats.blocks_closed as u64);
             m.block_pages = Some(stats.pages_peak as u64);
+            m.block_bound = Some(
+                m.objects.div_ceil(BLOCK_ENTRIES as u64)
+                    + system::possible_cpus() as u64 * (1 + cfg.cache_pages as u64),
+            );
             m.fallback = Some(stats.emergency as u64);
             if stats.queued != stats.freed_in_blocks + stats.emergency {
                 pr_err!(

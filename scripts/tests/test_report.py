@@ -83,7 +83,7 @@ KFREE = ("# rcu_lab kfree_batching results, format 1\n"
          "run variant=engine round=0 objects=32000 enqueue_ns_per_obj=600 window_us=10000\n"
          "median variant=engine round=- objects=32000 enqueue_ns_per_obj=600 window_us=10000 "
          "reclaim_us=90000 net_gps=8 net_gps_per_1000_milli=250 exp_gps=0 requests=50 "
-         "peak_pages=300 block_pages=60 fallback=10\n"
+         "peak_pages=300 block_pages=60 block_bound=75 fallback=10\n"
          "median variant=sheaf round=- objects=32000 enqueue_ns_per_obj=300 window_us=15000 "
          "reclaim_us=60000 net_gps=6 net_gps_per_1000_milli=187 exp_gps=0 requests=- "
          "peak_pages=250 block_pages=- fallback=- sheaf_capacity=60\n"
@@ -124,6 +124,8 @@ class KfreeSection(unittest.TestCase):
                           "engine/sheaf 2.00 | no |", md)
             self.assertIn("| at most 1 % of the engine's objects through the emergency path | "
                           "0.03 % | yes |", md)
+            self.assertIn("(blocks the objects need + one open block and cache_pages per CPU) "
+                          "| 60 vs 75 pages | yes |", md)
             # rcuscale median 30 ms = 1875 ns per object of a thread (8 x 2000),
             # against the sheaf variant's 300 ns and 15 ms window
             self.assertIn("| perf | 30.00 | 1875 | 10 | 15.00 | 300 | 6.25 | 2.00 |", md)

@@ -40,10 +40,10 @@ QUICK="threads=2 objects=300 loops=2 rounds=1 idle=0"
 
 ktap_print_header
 rcu_lab_require
-ktap_set_plan 29
+ktap_set_plan 30
 
 rcu_lab_test "insmod rcu_lab" rcu_lab_load
-for c in batch_contexts batch_flood batch_shrinker batch_hotplug \
+for c in batch_contexts batch_flood batch_warm_bound batch_shrinker batch_hotplug \
 	batch_callbacks_pairs batch_callbacks_typed batch_callbacks_emergency \
 	batch_inline_policies; do
 	rcu_lab_test "$c" rcu_lab_case "$c"

@@ -55,17 +55,22 @@ pub(super) struct Locked<C: Contents> {
     pub(super) closed: BlockList<C>,
     /// Empty pages for new blocks.
     pub(super) cache: BlockList<C>,
-    /// Blocks opened since the last refill, and whether an object found no
-    /// page meanwhile: the refill keeps that many pages (twice as many
-    /// after a miss), within `cache_pages ..= cache_pages *
-    /// MAX_DEMAND_FACTOR`, so the cache follows the load.
+    /// Blocks opened since the last refill, and the objects that found no
+    /// page meanwhile (they took the emergency path): the refill keeps that
+    /// many pages (twice as many after a miss), within `cache_pages ..=
+    /// cache_pages * MAX_DEMAND_FACTOR`, so the cache follows the load.
     pub(super) demand: usize,
-    pub(super) starved: bool,
+    pub(super) missed: usize,
     /// Blocks closed on this CPU.
     pub(super) closed_blocks: usize,
     /// The most blocks this CPU has had in flight at once (closed and
     /// waiting, plus the open one): what a burst like the last needs.
     in_flight_peak: usize,
+    /// The most blocks a burst has needed here, as seen at a refill: those
+    /// in flight plus the missed objects' worth. It grows while a cold
+    /// cache sends objects to the emergency path, which `in_flight_peak`
+    /// does not see.
+    need_peak: usize,
 }
 
 impl<C: Contents> Locked<C> {
@@ -82,19 +87,43 @@ impl<C: Contents> Locked<C> {
     /// engine stays warm), and the pages live at its peak stay near what
     /// its objects need (the shrinker takes them back under pressure).
     pub(super) fn keep(&self, cache_pages: usize) -> usize {
-        self.in_flight_peak
+        self.peak()
             .clamp(cache_pages, cache_pages * MAX_DEMAND_FACTOR)
     }
 
-    /// Pages the refill keeps for this channel, with `cache_pages` the
-    /// least ([`Config::cache_pages`], as tuned now).
+    /// The most blocks a burst has needed here so far.
+    fn peak(&self) -> usize {
+        self.in_flight_peak.max(self.need_peak)
+    }
+
+    /// Called by the refill before [`Locked::target`], with the engine's
+    /// objects per block: records what the burst needs now (blocks in
+    /// flight, plus blocks for the objects that missed since the last
+    /// refill).
+    pub(super) fn note_need(&mut self, block_entries: usize) {
+        let need = self.closed.len + 1 + self.missed.div_ceil(block_entries.max(1));
+        self.need_peak = self.need_peak.max(need);
+    }
+
+    /// Pages the refill keeps for this channel: what was opened since the
+    /// last refill (twice that after a miss), within `cache_pages ..=
+    /// cache_pages * MAX_DEMAND_FACTOR` ([`Config::cache_pages`], as tuned
+    /// now), and never more than the busiest burst so far (its blocks in
+    /// flight and missed objects' worth) leaves room for beside the blocks
+    /// in flight now. So this CPU's pages live (in flight plus cached) stay
+    /// within the blocks that burst needed plus `cache_pages`: the bound
+    /// `batch_flood` and `batch_warm_bound` check. Without the last limit a
+    /// warm engine kept twice a burst's demand cached on top of the burst
+    /// (experiment 1: 127 block pages at the peak against a bound of 76).
     pub(super) fn target(&self, cache_pages: usize) -> usize {
-        let want = if self.starved {
+        let want = if self.missed > 0 {
             self.demand * 2
         } else {
             self.demand
         };
+        let room = (self.peak() + cache_pages).saturating_sub(self.closed.len + 1);
         want.clamp(cache_pages, cache_pages * MAX_DEMAND_FACTOR)
+            .min(room.max(cache_pages))
     }
 }
 
@@ -155,9 +184,10 @@ impl<C: Contents> Channel<C> {
                     closed: BlockList::new(),
                     cache: BlockList::new(),
                     demand: 0,
-                    starved: false,
+                    missed: 0,
                     closed_blocks: 0,
                     in_flight_peak: 0,
+                    need_peak: 0,
                 },
                 "rcu_lab_kfree_batch_channel"
             ),
@@ -262,7 +292,7 @@ impl<C: Contents> Channel<C> {
             (cached, l.cache.len * 2 < l.target(cache_pages))
         };
         let Some(mut b) = cached else {
-            self.locked.lock_irqsave(ctx).starved = true;
+            self.locked.lock_irqsave(ctx).missed += 1;
             return Slow {
                 placed: Err(obj),
                 closed,

@@ -104,9 +104,10 @@ impl<C: Contents> Engine<'_, C> {
         for ch in self.inner.cpus.iter() {
             let target = {
                 let mut l = ch.locked.lock_irqsave(ctx);
+                l.note_need(self.inner.config.block_entries);
                 let t = l.target(cache_pages);
                 l.demand = 0;
-                l.starved = false;
+                l.missed = 0;
                 t
             };
             loop {
