@@ -71,6 +71,11 @@ pub(super) struct Locked<C: Contents> {
     /// cache sends objects to the emergency path, which `in_flight_peak`
     /// does not see.
     need_peak: usize,
+    /// Pages a refill is allocating for this cache now, reserved under the
+    /// lock: [`Locked::reserve`] counts them as cached, so that a refill
+    /// racing with another, or with this CPU moving from block to block,
+    /// cannot take the pages live past the bound of [`Locked::target`].
+    pub(super) refilling: usize,
 }
 
 impl<C: Contents> Locked<C> {
@@ -121,9 +126,30 @@ impl<C: Contents> Locked<C> {
         } else {
             self.demand
         };
-        let room = (self.peak() + cache_pages).saturating_sub(self.closed.len + 1);
         want.clamp(cache_pages, cache_pages * MAX_DEMAND_FACTOR)
-            .min(room.max(cache_pages))
+            .min(self.room(cache_pages))
+    }
+
+    /// Pages the cache may hold (reserved ones included) beside the blocks
+    /// in flight now: the busiest burst's blocks plus `cache_pages`, less
+    /// the blocks in flight, and never below `cache_pages`.
+    fn room(&self, cache_pages: usize) -> usize {
+        (self.peak() + cache_pages)
+            .saturating_sub(self.closed.len + 1)
+            .max(cache_pages)
+    }
+
+    /// Reserves one page for the refill if the cache, with the pages
+    /// already reserved, is below both `target` and the room as it is now
+    /// (blocks may have closed since `target` was worked out). The refill
+    /// then allocates it, and gives the reservation back when it puts the
+    /// page in the cache or fails.
+    pub(super) fn reserve(&mut self, target: usize, cache_pages: usize) -> bool {
+        let ok = self.cache.len + self.refilling < target.min(self.room(cache_pages));
+        if ok {
+            self.refilling += 1;
+        }
+        ok
     }
 }
 
@@ -188,6 +214,7 @@ impl<C: Contents> Channel<C> {
                     closed_blocks: 0,
                     in_flight_peak: 0,
                     need_peak: 0,
+                    refilling: 0,
                 },
                 "rcu_lab_kfree_batch_channel"
             ),

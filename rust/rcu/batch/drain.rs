@@ -110,32 +110,24 @@ impl<C: Contents> Engine<'_, C> {
                 l.missed = 0;
                 t
             };
-            loop {
-                if ch.locked.lock_irqsave(ctx).cache.len >= target {
-                    break;
-                }
-                let Some(b) = self.page_allocated(
+            // One page at a time, reserved first: the allocation sleeps
+            // outside the lock, and no page is allocated that the cache
+            // would have no room for when it arrives.
+            while ch.locked.lock_irqsave(ctx).reserve(target, cache_pages) {
+                let page = self.page_allocated(
                     self.inner
                         .blocks
                         .alloc_noretry()
                         .map(super::BlockPage::from_slab),
-                ) else {
+                );
+                let mut l = ch.locked.lock_irqsave(ctx);
+                l.refilling -= 1;
+                let Some(b) = page else {
+                    drop(l);
                     self.inner.counters.refill_failures.fetch_add(1, Relaxed);
                     return;
                 };
-                let extra = {
-                    let mut l = ch.locked.lock_irqsave(ctx);
-                    if l.cache.len < target {
-                        l.cache.push_back(b);
-                        None
-                    } else {
-                        Some(b)
-                    }
-                };
-                if let Some(b) = extra {
-                    self.page_freed(b);
-                    break;
-                }
+                l.cache.push_back(b);
             }
         }
     }
