@@ -74,8 +74,9 @@ pub(super) struct Locked<C: Contents> {
     /// Pages a refill is allocating for this cache now, reserved under the
     /// lock: [`Locked::reserve`] counts them as cached, so that a refill
     /// racing with another, or with this CPU moving from block to block,
-    /// cannot take the pages live past the bound of [`Locked::target`].
-    pub(super) refilling: usize,
+    /// cannot take the pages live past the bound of [`Locked::target`];
+    /// [`Locked::refilled`] gives each back.
+    refilling: usize,
 }
 
 impl<C: Contents> Locked<C> {
@@ -142,14 +143,27 @@ impl<C: Contents> Locked<C> {
     /// Reserves one page for the refill if the cache, with the pages
     /// already reserved, is below both `target` and the room as it is now
     /// (blocks may have closed since `target` was worked out). The refill
-    /// then allocates it, and gives the reservation back when it puts the
-    /// page in the cache or fails.
+    /// then allocates it, and hands the outcome to [`Locked::refilled`].
     pub(super) fn reserve(&mut self, target: usize, cache_pages: usize) -> bool {
         let ok = self.cache.len + self.refilling < target.min(self.room(cache_pages));
         if ok {
             self.refilling += 1;
         }
         ok
+    }
+
+    /// Gives back a reservation of [`Locked::reserve`]: puts the page
+    /// allocated for it in the cache, or, when the allocation failed,
+    /// returns `false`.
+    pub(super) fn refilled(&mut self, page: Option<BlockPage<C>>) -> bool {
+        self.refilling -= 1;
+        match page {
+            Some(b) => {
+                self.cache.push_back(b);
+                true
+            }
+            None => false,
+        }
     }
 }
 

@@ -120,14 +120,10 @@ impl<C: Contents> Engine<'_, C> {
                         .alloc_noretry()
                         .map(super::BlockPage::from_slab),
                 );
-                let mut l = ch.locked.lock_irqsave(ctx);
-                l.refilling -= 1;
-                let Some(b) = page else {
-                    drop(l);
+                if !ch.locked.lock_irqsave(ctx).refilled(page) {
                     self.inner.counters.refill_failures.fetch_add(1, Relaxed);
                     return;
-                };
-                l.cache.push_back(b);
+                }
             }
         }
     }
