@@ -467,8 +467,10 @@ pub(crate) struct Engine<'a, C: Contents> {
     /// First field: stopped (and waited for) before anything else goes.
     #[pin]
     drain: Deferred<Engine<'a, C>>,
-    /// Held by a drain pass: a barrier's pass waits for the worker's,
-    /// whose freed blocks it could not see; only a drain pass frees blocks.
+    /// Held by a drain pass and by a refill: a barrier's pass waits for the
+    /// worker's, whose freed blocks it could not see (only a drain pass
+    /// frees blocks), and a refill waits for a pass, whose blocks taken off
+    /// their lists still hold their pages until it recycles or frees them.
     #[pin]
     draining: Mutex<()>,
     inner: Inner<'a, C>,

@@ -7,8 +7,9 @@
 #
 # * The engine: enqueue from task context, under a raw spinlock and from
 #   hardirq, every object freed exactly once; a flood from one CPU with its
-#   block pages within their bound; the shrinker; objects waiting in the
-#   open block of a CPU that goes offline (and comes back); and every block
+#   block pages within their bound, warm bursts and a refill beside a drain
+#   pass within it too; the shrinker; objects waiting in the open block of
+#   a CPU that goes offline (and comes back); and every block
 #   allocation failing (failslab, cache-filter on the engine's block cache),
 #   which must send every object down the emergency call_rcu() path.
 # * Batched callbacks on the same engine (issue 19's two shapes): objects
@@ -40,12 +41,12 @@ QUICK="threads=2 objects=300 loops=2 rounds=1 idle=0"
 
 ktap_print_header
 rcu_lab_require
-ktap_set_plan 30
+ktap_set_plan 31
 
 rcu_lab_test "insmod rcu_lab" rcu_lab_load
-for c in batch_contexts batch_flood batch_warm_bound batch_shrinker batch_hotplug \
-	batch_callbacks_pairs batch_callbacks_typed batch_callbacks_emergency \
-	batch_inline_policies; do
+for c in batch_contexts batch_flood batch_warm_bound batch_refill_race \
+	batch_shrinker batch_hotplug batch_callbacks_pairs batch_callbacks_typed \
+	batch_callbacks_emergency batch_inline_policies; do
 	rcu_lab_test "$c" rcu_lab_case "$c"
 done
 

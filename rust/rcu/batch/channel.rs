@@ -71,12 +71,6 @@ pub(super) struct Locked<C: Contents> {
     /// cache sends objects to the emergency path, which `in_flight_peak`
     /// does not see.
     need_peak: usize,
-    /// Pages a refill is allocating for this cache now, reserved under the
-    /// lock: [`Locked::reserve`] counts them as cached, so that a refill
-    /// racing with another, or with this CPU moving from block to block,
-    /// cannot take the pages live past the bound of [`Locked::target`];
-    /// [`Locked::refilled`] gives each back.
-    refilling: usize,
 }
 
 impl<C: Contents> Locked<C> {
@@ -131,7 +125,7 @@ impl<C: Contents> Locked<C> {
             .min(self.room(cache_pages))
     }
 
-    /// Pages the cache may hold (reserved ones included) beside the blocks
+    /// Pages the cache may hold beside the blocks
     /// in flight now: the busiest burst's blocks plus `cache_pages`, less
     /// the blocks in flight, and never below `cache_pages`.
     fn room(&self, cache_pages: usize) -> usize {
@@ -140,30 +134,12 @@ impl<C: Contents> Locked<C> {
             .max(cache_pages)
     }
 
-    /// Reserves one page for the refill if the cache, with the pages
-    /// already reserved, is below both `target` and the room as it is now
-    /// (blocks may have closed since `target` was worked out). The refill
-    /// then allocates it, and hands the outcome to [`Locked::refilled`].
-    pub(super) fn reserve(&mut self, target: usize, cache_pages: usize) -> bool {
-        let ok = self.cache.len + self.refilling < target.min(self.room(cache_pages));
-        if ok {
-            self.refilling += 1;
-        }
-        ok
-    }
-
-    /// Gives back a reservation of [`Locked::reserve`]: puts the page
-    /// allocated for it in the cache, or, when the allocation failed,
-    /// returns `false`.
-    pub(super) fn refilled(&mut self, page: Option<BlockPage<C>>) -> bool {
-        self.refilling -= 1;
-        match page {
-            Some(b) => {
-                self.cache.push_back(b);
-                true
-            }
-            None => false,
-        }
+    /// Whether the refill should allocate one more page: the cache is below
+    /// both `target` and the room as it is now (blocks may have closed
+    /// since `target` was worked out). The refill asks before each page,
+    /// and refills are serialised (the engine's `draining` mutex).
+    pub(super) fn wants_page(&self, target: usize, cache_pages: usize) -> bool {
+        self.cache.len < target.min(self.room(cache_pages))
     }
 }
 
@@ -228,7 +204,6 @@ impl<C: Contents> Channel<C> {
                     closed_blocks: 0,
                     in_flight_peak: 0,
                     need_peak: 0,
-                    refilling: 0,
                 },
                 "rcu_lab_kfree_batch_channel"
             ),

@@ -98,8 +98,13 @@ impl<C: Contents> Engine<'_, C> {
         pending
     }
 
-    /// Fills every CPU's page cache with `GFP_KERNEL` pages. Sleeps.
+    /// Fills every CPU's page cache with `GFP_KERNEL` pages. Holds
+    /// `draining`: a drain pass releasing blocks has taken them off their
+    /// CPU's list, but their pages are still allocated until it recycles or
+    /// frees them, and a refill beside it would count them out (the
+    /// `batch_refill_race` selftest). Sleeps.
     fn refill(&self, ctx: &mut Sleep) {
+        let _draining = self.draining.lock();
         let cache_pages = self.cache_pages();
         for ch in self.inner.cpus.iter() {
             let target = {
@@ -110,20 +115,21 @@ impl<C: Contents> Engine<'_, C> {
                 l.missed = 0;
                 t
             };
-            // One page at a time, reserved first: the allocation sleeps
-            // outside the lock, and no page is allocated that the cache
-            // would have no room for when it arrives.
-            while ch.locked.lock_irqsave(ctx).reserve(target, cache_pages) {
+            // One page at a time, checked against the room as it is then:
+            // the allocation sleeps outside the lock, and this CPU may move
+            // from block to block meanwhile.
+            while ch.locked.lock_irqsave(ctx).wants_page(target, cache_pages) {
                 let page = self.page_allocated(
                     self.inner
                         .blocks
                         .alloc_noretry()
                         .map(super::BlockPage::from_slab),
                 );
-                if !ch.locked.lock_irqsave(ctx).refilled(page) {
+                let Some(page) = page else {
                     self.inner.counters.refill_failures.fetch_add(1, Relaxed);
                     return;
-                }
+                };
+                ch.locked.lock_irqsave(ctx).cache.push_back(page);
             }
         }
     }
