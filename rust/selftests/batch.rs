@@ -428,18 +428,23 @@ fn refill_race(ctx: &mut Sleep) -> Result<Outcome> {
         }
         fsleep(Delta::from_millis(1));
     }
-    // The drain pass waits at the gate: the CPU uses its cache up.
-    let mut second = objects(SECOND, None)?;
-    let b = batch.clone();
-    task::KThread::run(ctx, c"refill_race", Some(0), move |_| {
-        for o in second.drain_all() {
-            b.call_rcu(o);
-        }
-    })?;
-    let b = batch.clone();
-    let fill = task::KThread::spawn(c"refill_race", None, move |ctx| b.fill_caches(ctx))?;
-    let filled_during = fill.wait(ctx, 1000);
+    // The drain pass waits at the gate: the CPU uses its cache up, and a
+    // refill starts. The gate opens on every path out of this, errors too.
+    let fill = (|| -> Result<(task::KThread, bool)> {
+        let mut second = objects(SECOND, None)?;
+        let b = batch.clone();
+        task::KThread::run(ctx, c"refill_race", Some(0), move |_| {
+            for o in second.drain_all() {
+                b.call_rcu(o);
+            }
+        })?;
+        let b = batch.clone();
+        let fill = task::KThread::spawn(c"refill_race", None, move |ctx| b.fill_caches(ctx))?;
+        let during = fill.wait(ctx, 1000);
+        Ok((fill, during))
+    })();
     gate.go.store(true, Release);
+    let (fill, filled_during) = fill?;
     fill.join();
     batch.barrier(ctx);
     let s = batch.stats();
